@@ -1,0 +1,37 @@
+# Vexil's front door. `make test` installs what the tests need, builds, and runs every test.
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 30s
+BENCHTIME ?= 1s
+
+.PHONY: all build test vet fuzz bench run clean
+
+all: build
+
+build:
+	./build.sh
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: build vet
+	$(GO) test -count=1 ./...
+
+# Each fuzz target runs for FUZZTIME from the committed seed corpus (core/testdata/fuzz).
+fuzz:
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzContextJSON$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test ./core/... -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 | tee bench/core.txt
+
+run:
+	@echo "make run arrives with the sync daemon (issue: Sync daemon, part 1)."
+	@echo "Until then: ./build.sh && dist/vexil eval --snapshot core/testdata/example.json --all"
+	@exit 1
+
+clean:
+	rm -rf dist

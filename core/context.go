@@ -1,0 +1,165 @@
+package core
+
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/vexil-flags/vexil/core/model"
+)
+
+type attrKind uint8
+
+const (
+	attrAbsent attrKind = iota
+	attrString
+	attrNumber
+	attrBool
+	attrList
+)
+
+type attr struct {
+	kind attrKind
+	b    bool
+	n    float64
+	s    string
+	list []string
+}
+
+// Context is a prepared evaluation context: the targeting key and attributes of one request,
+// stored by the snapshot's interned attribute ids so that clauses index it directly. Build one
+// per request (or Reset and refill one) and evaluate any number of flags with it.
+//
+// A Context belongs to the snapshot it was made for; attributes no flag of that snapshot uses
+// are dropped as they are set. It is not safe for concurrent use.
+type Context struct {
+	snap  *model.Snapshot
+	attrs []attr // by attribute id; attrs[0] is the targeting key
+
+	// Now is the evaluation time in epoch milliseconds, for schedules, experiment windows and
+	// before/after clauses. The host sets it; the engine never reads a clock.
+	Now int64
+	// Random is a uniformly random 32-bit number for percentage-of-time gates; the host draws it.
+	Random uint32
+}
+
+// NewContext returns an empty context for the evaluator's snapshot.
+func (e *Evaluator) NewContext() *Context {
+	return &Context{snap: e.snap, attrs: make([]attr, len(e.snap.Attributes))}
+}
+
+// Reset clears every attribute, the targeting key, Now and Random, keeping the storage.
+func (c *Context) Reset() {
+	clear(c.attrs)
+	c.Now, c.Random = 0, 0
+}
+
+// SetTargetingKey sets the key used by targets, segments and default bucketing.
+func (c *Context) SetTargetingKey(key string) { c.attrs[0] = attr{kind: attrString, s: key} }
+
+// AttributeID returns the id of an attribute name, or -1 when the snapshot does not use it.
+func (c *Context) AttributeID(name string) int { return c.snap.AttributeID(name) }
+
+// SetString sets a string attribute; it reports false when the snapshot does not use name.
+func (c *Context) SetString(name, v string) bool { return c.set(name, attr{kind: attrString, s: v}) }
+
+// SetNumber sets a number attribute.
+func (c *Context) SetNumber(name string, v float64) bool {
+	return c.set(name, attr{kind: attrNumber, n: v})
+}
+
+// SetBool sets a boolean attribute.
+func (c *Context) SetBool(name string, v bool) bool { return c.set(name, attr{kind: attrBool, b: v}) }
+
+// SetStrings sets a list-of-strings attribute. The context keeps the slice: do not change it
+// while the context is in use.
+func (c *Context) SetStrings(name string, v []string) bool {
+	return c.set(name, attr{kind: attrList, list: v})
+}
+
+func (c *Context) set(name string, a attr) bool {
+	id := c.snap.AttributeID(name)
+	if id < 0 {
+		return false
+	}
+	c.attrs[id] = a
+	return true
+}
+
+// ContextError names the context field that could not be used.
+type ContextError struct {
+	Field   string // e.g. context.address
+	Message string
+}
+
+func (e *ContextError) Error() string { return e.Field + ": " + e.Message }
+
+// SetJSON fills the context from a flat JSON object in OpenFeature's shape:
+// {"targetingKey": "user-1", "plan": "pro", "age": 42, "beta": true, "groups": ["a", "b"]}.
+// Values must be strings, numbers, booleans or arrays of strings; anything else is an error
+// naming the attribute, and then the context is left empty rather than half-filled.
+func (c *Context) SetJSON(data []byte) error {
+	if !gjson.ValidBytes(data) {
+		return &ContextError{Field: "context", Message: "not valid JSON"}
+	}
+	obj := gjson.ParseBytes(data)
+	if !obj.IsObject() {
+		return &ContextError{Field: "context", Message: "must be a JSON object"}
+	}
+	c.Reset()
+	var err error
+	obj.ForEach(func(k, v gjson.Result) bool {
+		name := k.Str
+		if name == model.TargetingKey {
+			if v.Type != gjson.String {
+				err = &ContextError{Field: "context." + name, Message: "must be a string"}
+				return false
+			}
+			c.SetTargetingKey(v.Str)
+			return true
+		}
+		switch v.Type {
+		case gjson.String:
+			c.SetString(name, v.Str)
+		case gjson.Number:
+			c.SetNumber(name, v.Num)
+		case gjson.True, gjson.False:
+			c.SetBool(name, v.Type == gjson.True)
+		default:
+			if !v.IsArray() {
+				err = &ContextError{Field: "context." + name, Message: "unsupported type " + jsonTypeName(v)}
+				return false
+			}
+			var list []string
+			v.ForEach(func(_, e gjson.Result) bool {
+				if e.Type != gjson.String {
+					err = &ContextError{Field: "context." + name, Message: "arrays must hold only strings"}
+					return false
+				}
+				list = append(list, e.Str)
+				return true
+			})
+			if err == nil {
+				if list == nil {
+					list = []string{}
+				}
+				c.SetStrings(name, list)
+			}
+		}
+		return err == nil
+	})
+	if err != nil {
+		c.Reset()
+	}
+	return err
+}
+
+func jsonTypeName(v gjson.Result) string {
+	switch {
+	case v.IsObject():
+		return "object"
+	case v.IsArray():
+		return "array"
+	case v.Type == gjson.Null:
+		return "null"
+	}
+	return "value"
+}

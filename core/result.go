@@ -1,0 +1,88 @@
+package core
+
+// Reason says why a result was served. The names are OpenFeature's, plus PREREQUISITE_FAILED.
+type Reason uint8
+
+const (
+	ReasonStatic Reason = iota
+	ReasonTargetingMatch
+	ReasonSplit
+	ReasonDisabled
+	ReasonDefault
+	ReasonPrerequisiteFailed
+	ReasonError
+)
+
+var reasonNames = [...]string{"STATIC", "TARGETING_MATCH", "SPLIT", "DISABLED", "DEFAULT", "PREREQUISITE_FAILED", "ERROR"}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "UNKNOWN"
+}
+
+// ErrorCode says what went wrong when Reason is ReasonError. The names are OpenFeature's.
+type ErrorCode uint8
+
+const (
+	ErrorNone ErrorCode = iota
+	ErrorFlagNotFound
+	ErrorParse          // the flag was rejected when the snapshot loaded
+	ErrorTypeMismatch   // a typed check of a flag of another kind
+	ErrorInvalidContext // the context was prepared for another snapshot
+)
+
+var errorNames = [...]string{"", "FLAG_NOT_FOUND", "PARSE_ERROR", "TYPE_MISMATCH", "INVALID_CONTEXT"}
+
+func (e ErrorCode) String() string {
+	if int(e) < len(errorNames) {
+		return errorNames[e]
+	}
+	return "GENERAL"
+}
+
+// Result is the outcome of one evaluation. It is a small value with no pointers; the served
+// value and the rule id are looked up through the Evaluator when needed.
+type Result struct {
+	Flag      int32 // index of the flag, -1 when unknown
+	Variation int32 // index of the served variation, -1 for the caller's default
+	Rule      int32 // index of the deciding rule, -1 when no rule decided
+	Reason    Reason
+	Error     ErrorCode
+	// InExperiment marks an exposure: the flag runs an experiment, now is inside its window,
+	// and a rollout chose the variation.
+	InExperiment bool
+}
+
+// Type is what a typed getter asks for.
+type Type uint8
+
+const (
+	TypeAny Type = iota // no type check
+	TypeBool
+	TypeString
+	TypeNumber
+	TypeInteger // a number without a fraction
+	TypeJSON    // any value
+)
+
+var typeNames = [...]string{"", "boolean", "string", "number", "integer", "json"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// ParseType returns the Type named s ("boolean", "string", "number", "integer", "json"; ""
+// for TypeAny).
+func ParseType(s string) (Type, bool) {
+	for i, n := range typeNames {
+		if n == s {
+			return Type(i), true
+		}
+	}
+	return TypeAny, false
+}
