@@ -674,6 +674,7 @@ func (p *parser) clause(v gjson.Result, at *path, inSegment bool) Clause {
 	if c.Op.IsSegmentOp() {
 		if inSegment {
 			p.problem(at.at("op"), "segment rules cannot use "+c.Op.String())
+			return c
 		}
 		if c.Attribute == "" {
 			c.Attribute = TargetingKey
