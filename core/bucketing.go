@@ -2,7 +2,6 @@ package core
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/vexil-flags/vexil/core/model"
 	"github.com/vexil-flags/vexil/core/murmur3"
@@ -45,8 +44,7 @@ func bucketOf(ro *model.Rollout, a *attr) (uint32, bool) {
 		if a.n != math.Trunc(a.n) || math.Abs(a.n) > 1<<53 {
 			return 0, false
 		}
-		var buf [24]byte
-		return bucket(ro.Prefix.Sum(strconv.AppendInt(buf[:0], int64(a.n), 10))), true
+		return bucket(ro.Prefix.SumInt(int64(a.n))), true
 	}
 	return 0, false
 }

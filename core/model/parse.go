@@ -698,10 +698,8 @@ func (p *parser) clause(v gjson.Result, at *path, inSegment bool) Clause {
 		n++
 		return true
 	})
-	switch {
-	case n == 0:
-		p.problem(vat, c.Op.String()+" needs at least one value")
-	case (c.Op == OpEquals || c.Op == OpNotEquals) && n != 1:
+	// An empty list is allowed (it matches nothing); equals compares with exactly one value.
+	if (c.Op == OpEquals || c.Op == OpNotEquals) && n != 1 {
 		p.problem(vat, c.Op.String()+" takes exactly one value")
 	}
 	if len(c.Strings) >= setThreshold {

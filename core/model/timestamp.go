@@ -4,7 +4,7 @@ package model
 // into epoch milliseconds; sub-millisecond digits are truncated. It does not allocate, and
 // rejects impossible dates (month 13, February 30) rather than normalising them.
 func ParseTime(s string) (int64, bool) {
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
 		s[13] != ':' || s[16] != ':' {
 		return 0, false
 	}

@@ -97,3 +97,27 @@ func sum[T string | []byte](p Prefix, s T) uint32 {
 // Bucket maps a hash to [0, 100000): hash × 100000 >> 32. Weights are in thousandths of a
 // percent, so a bucket below a cumulative weight falls in that weight's range.
 func Bucket(h uint32) uint32 { return uint32(uint64(h) * 100000 >> 32) }
+
+// SumInt returns the hash of the prefix followed by n in decimal ("42", "-7"), without
+// allocating: bucketing hashes integer attributes by their decimal text.
+func (p Prefix) SumInt(n int64) uint32 {
+	var buf [20]byte
+	i := len(buf)
+	u := uint64(n)
+	if n < 0 {
+		u = uint64(-n)
+	}
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if n < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return sum(p, buf[i:])
+}

@@ -1,6 +1,7 @@
 package murmur3
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,17 @@ func BenchmarkPrefixSum(b *testing.B) {
 	p := NewPrefix("new-checkout.")
 	for b.Loop() {
 		_ = p.SumString("user-1234567")
+	}
+}
+
+func TestSumInt(t *testing.T) {
+	p := NewPrefix("salt.")
+	for _, n := range []int64{0, 7, -7, 42, 1 << 53, -(1 << 53), 9223372036854775807, -9223372036854775808} {
+		if got, want := p.SumInt(n), p.SumString(strconv.FormatInt(n, 10)); got != want {
+			t.Errorf("SumInt(%d) = %#x, want %#x", n, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = p.SumInt(123456789) }); n != 0 {
+		t.Fatalf("allocs = %v", n)
 	}
 }
