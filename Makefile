@@ -4,12 +4,16 @@ GO ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet fuzz bench run clean
+.PHONY: all build tinygo test vet fuzz bench run clean
 
 all: build
 
 build:
 	./build.sh
+
+# Makes sure TinyGo v0.41.1 works (builds it into .cache/tinygo if needed); prints its path.
+tinygo:
+	@./build.sh tinygo
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
