@@ -17,21 +17,17 @@ func Bucket(salt, value string) uint32 {
 }
 
 // serve returns what s serves: its variation with the given reason, or a rollout's pick.
-func serve(f *model.Flag, s *model.Serve, ctx *Context, r Result, reason Reason) Result {
+func serve(f *model.Flag, s *model.Serve, ctx *Context, reason Reason) (int32, Reason, bool) {
 	ro := s.Rollout
 	if ro == nil {
-		r.Variation, r.Reason = int32(s.Variation), reason
-		return r
+		return int32(s.Variation), reason, false
 	}
 	b, ok := bucketOf(ro, &ctx.attrs[ro.BucketBy])
 	if !ok {
 		// No value to hash: the first range, never a random one, and no exposure.
-		r.Variation, r.Reason = int32(ro.Variations[0].Variation), ReasonDefault
-		return r
+		return int32(ro.Variations[0].Variation), ReasonDefault, false
 	}
-	r.Variation, r.Reason = int32(pick(ro, b)), ReasonSplit
-	r.InExperiment = inExperimentWindow(f.Experiment, ctx.Now)
-	return r
+	return int32(pick(ro, b)), ReasonSplit, inExperimentWindow(f.Experiment, ctx.Now)
 }
 
 // bucketOf hashes the bucket-by value: a string as it is, an integer in decimal; any other
@@ -41,7 +37,7 @@ func bucketOf(ro *model.Rollout, a *attr) (uint32, bool) {
 	case attrString:
 		return bucket(ro.Prefix.SumString(a.s)), true
 	case attrNumber:
-		if a.n != math.Trunc(a.n) || math.Abs(a.n) > 1<<53 {
+		if a.n != math.Trunc(a.n) || math.Abs(a.n) > maxSafeInteger {
 			return 0, false
 		}
 		return bucket(ro.Prefix.SumInt(int64(a.n))), true

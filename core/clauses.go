@@ -28,7 +28,7 @@ func (e *Evaluator) matchClause(c *model.Clause, ctx *Context) bool {
 	case attrAbsent:
 		return false
 	case attrString:
-		m = matchString(c, a.s)
+		m = matchStringAttr(c, a)
 	case attrNumber:
 		m = matchNumber(c, a.n)
 	case attrBool:
@@ -96,6 +96,21 @@ func matchString(c *model.Clause, s string) bool {
 	return false
 }
 
+// matchStringAttr is matchString for a string attribute, whose parsed version is cached in the
+// context so that a request parses it once however many flags compare it.
+func matchStringAttr(c *model.Clause, a *attr) bool {
+	if c.Op < model.OpSemverEq || c.Op > model.OpSemverGte {
+		return matchString(c, a.s)
+	}
+	if a.ver == verUnknown {
+		a.ver = verInvalid
+		if v, ok := model.ParseSemver(a.s); ok {
+			a.semver, a.ver = v, verValid
+		}
+	}
+	return a.ver == verValid && matchSemver(c, a.semver)
+}
+
 func matchNumber(c *model.Clause, n float64) bool {
 	for _, v := range c.Numbers {
 		var m bool
@@ -116,7 +131,13 @@ func matchNumber(c *model.Clause, n float64) bool {
 		}
 	}
 	if c.Op == model.OpBefore || c.Op == model.OpAfter {
-		return matchTime(c, int64(n))
+		// Compare as floats: exact for every real epoch-ms value, and defined for huge ones
+		// where an int64 conversion would differ between platforms.
+		for _, v := range c.Times {
+			if c.Op == model.OpBefore && n < float64(v) || c.Op == model.OpAfter && n > float64(v) {
+				return true
+			}
+		}
 	}
 	return false
 }

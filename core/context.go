@@ -19,10 +19,21 @@ const (
 type attr struct {
 	kind attrKind
 	b    bool
+	ver  verState // whether semver holds s parsed
 	n    float64
 	s    string
 	list []string
+	// semver caches s as a version, parsed on first use by a semver clause.
+	semver model.Semver
 }
+
+type verState uint8
+
+const (
+	verUnknown verState = iota
+	verValid
+	verInvalid
+)
 
 // Context is a prepared evaluation context: the targeting key and attributes of one request,
 // stored by the snapshot's interned attribute ids so that clauses index it directly. Build one
@@ -51,6 +62,9 @@ func (c *Context) Reset() {
 	clear(c.attrs)
 	c.Now, c.Random = 0, 0
 }
+
+// ClearAttributes clears every attribute and the targeting key; Now and Random stay.
+func (c *Context) ClearAttributes() { clear(c.attrs) }
 
 // SetTargetingKey sets the key used by targets, segments and default bucketing.
 func (c *Context) SetTargetingKey(key string) { c.attrs[0] = attr{kind: attrString, s: key} }
@@ -94,9 +108,11 @@ func (e *ContextError) Error() string { return e.Field + ": " + e.Message }
 
 // SetJSON fills the context from a flat JSON object in OpenFeature's shape:
 // {"targetingKey": "user-1", "plan": "pro", "age": 42, "beta": true, "groups": ["a", "b"]}.
+// It replaces every attribute and the targeting key; Now and Random are left as they are.
 // Values must be strings, numbers, booleans or arrays of strings; anything else is an error
 // naming the attribute, and then the context is left empty rather than half-filled.
 func (c *Context) SetJSON(data []byte) error {
+	c.ClearAttributes()
 	if !gjson.ValidBytes(data) {
 		return &ContextError{Field: "context", Message: "not valid JSON"}
 	}
@@ -104,7 +120,6 @@ func (c *Context) SetJSON(data []byte) error {
 	if !obj.IsObject() {
 		return &ContextError{Field: "context", Message: "must be a JSON object"}
 	}
-	c.Reset()
 	var err error
 	obj.ForEach(func(k, v gjson.Result) bool {
 		name := k.Str
@@ -147,7 +162,7 @@ func (c *Context) SetJSON(data []byte) error {
 		return err == nil
 	})
 	if err != nil {
-		c.Reset()
+		c.ClearAttributes()
 	}
 	return err
 }

@@ -1,8 +1,14 @@
 package core
 
 import (
+	"math"
+
 	"github.com/vexil-flags/vexil/core/model"
 )
+
+// maxSafeInteger is the largest integer every host represents exactly (2^53, JavaScript's
+// Number.MAX_SAFE_INTEGER + 1): integer checks refuse values beyond it.
+const maxSafeInteger = 1 << 53
 
 // Evaluator evaluates flags of one compiled snapshot. It is immutable and safe for concurrent
 // use; each goroutine brings its own Context.
@@ -39,12 +45,12 @@ func (e *Evaluator) EvaluateKey(key string, ctx *Context) Result {
 // gives. An index out of range yields FLAG_NOT_FOUND. It never allocates and never panics.
 func (e *Evaluator) Evaluate(i int, ctx *Context) Result {
 	if i < 0 || i >= len(e.snap.Flags) {
-		return Result{Flag: -1, Variation: -1, Rule: -1, Reason: ReasonError, Error: ErrorFlagNotFound}
+		return errorResult(-1, ErrorFlagNotFound)
 	}
 	if ctx == nil || ctx.snap != e.snap {
-		return Result{Flag: int32(i), Variation: -1, Rule: -1, Reason: ReasonError, Error: ErrorInvalidContext}
+		return errorResult(int32(i), ErrorInvalidContext)
 	}
-	return e.eval(i, ctx, 0)
+	return e.result(i, ctx)
 }
 
 // EvaluateTyped is Evaluate for a typed getter: a flag whose variations are not of type t, or
@@ -55,12 +61,12 @@ func (e *Evaluator) EvaluateTyped(i int, ctx *Context, t Type) Result {
 	}
 	f := &e.snap.Flags[i]
 	if !t.accepts(f.Kind) {
-		return Result{Flag: int32(i), Variation: -1, Rule: -1, Reason: ReasonError, Error: ErrorTypeMismatch}
+		return errorResult(int32(i), ErrorTypeMismatch)
 	}
 	r := e.Evaluate(i, ctx)
 	if t == TypeInteger && r.Variation >= 0 {
-		if n := f.Variations[r.Variation].Num; n != float64(int64(n)) {
-			return Result{Flag: int32(i), Variation: -1, Rule: -1, Reason: ReasonError, Error: ErrorTypeMismatch}
+		if n := f.Variations[r.Variation].Num; n != math.Trunc(n) || math.Abs(n) > maxSafeInteger {
+			return errorResult(int32(i), ErrorTypeMismatch)
 		}
 	}
 	return r
@@ -94,48 +100,53 @@ func (e *Evaluator) StaticResult(i int) (Result, bool) {
 	if i < 0 || i >= len(e.snap.Flags) || !e.snap.Flags[i].Static {
 		return Result{}, false
 	}
-	return e.eval(i, &Context{snap: e.snap}, 0), true
+	return e.result(i, &Context{snap: e.snap, attrs: make([]attr, len(e.snap.Attributes))}), true
 }
 
-func (e *Evaluator) eval(i int, ctx *Context, depth int) Result {
+func (e *Evaluator) result(i int, ctx *Context) Result {
+	v, rule, reason, exp := e.eval(i, ctx, 0)
+	code := ErrorNone
+	if reason == ReasonError {
+		code = ErrorParse
+	}
+	return makeResult(int32(i), v, rule, reason, code, exp)
+}
+
+// eval decides one flag. It returns scalars rather than a Result so that the prerequisite
+// recursion and the many exits stay in registers; Evaluate builds the Result once.
+func (e *Evaluator) eval(i int, ctx *Context, depth int) (variation, rule int32, reason Reason, inExperiment bool) {
 	f := &e.snap.Flags[i]
-	r := Result{Flag: int32(i), Variation: -1, Rule: -1}
 	switch {
 	case f.Rejected || depth > model.MaxPrerequisiteDepth:
-		r.Reason, r.Error = ReasonError, ErrorParse
-		return r
+		return -1, -1, ReasonError, false
 	case !f.Enabled:
-		return off(f, r, ReasonDisabled)
+		return int32(f.OffVariation), -1, ReasonDisabled, false
 	case f.Schedule.Set && (ctx.Now < f.Schedule.NotBefore || ctx.Now >= f.Schedule.NotAfter):
-		return off(f, r, ReasonDisabled)
+		return int32(f.OffVariation), -1, ReasonDisabled, false
 	}
-	if !e.prerequisitesMet(f, ctx, depth) {
-		return off(f, r, ReasonPrerequisiteFailed)
+	if len(f.Prerequisites) > 0 && !e.prerequisitesMet(f, ctx, depth) {
+		return int32(f.OffVariation), -1, ReasonPrerequisiteFailed, false
 	}
 	if v := targetFor(f, ctx); v >= 0 {
-		r.Variation, r.Reason = int32(v), ReasonTargetingMatch
-		return r
+		return int32(v), -1, ReasonTargetingMatch, false
 	}
 	if f.PercentageOfTime >= 0 && bucket(ctx.Random) >= uint32(f.PercentageOfTime) {
-		return off(f, r, ReasonSplit)
+		// The off variation, served because the random gate stayed shut.
+		return int32(f.OffVariation), -1, ReasonSplit, false
 	}
 	for ri := range f.Rules {
 		rule := &f.Rules[ri]
 		if e.matchRule(rule, ctx) {
-			r.Rule = int32(ri)
-			return serve(f, &rule.Serve, ctx, r, ReasonTargetingMatch)
+			v, reason, exp := serve(f, &rule.Serve, ctx, ReasonTargetingMatch)
+			return v, int32(ri), reason, exp
 		}
 	}
+	reason = ReasonDefault
 	if f.Static {
-		return serve(f, &f.Fallthrough, ctx, r, ReasonStatic)
+		reason = ReasonStatic
 	}
-	return serve(f, &f.Fallthrough, ctx, r, ReasonDefault)
-}
-
-// off serves the off variation, or the caller's default when the flag has none.
-func off(f *model.Flag, r Result, reason Reason) Result {
-	r.Variation, r.Reason = int32(f.OffVariation), reason
-	return r
+	v, reason, exp := serve(f, &f.Fallthrough, ctx, reason)
+	return v, -1, reason, exp
 }
 
 func targetFor(f *model.Flag, ctx *Context) int {

@@ -30,19 +30,19 @@ func (e *Evaluator) AppendJSON(dst []byte, key string, r Result, defaultJSON str
 	dst = append(dst, `,"variation":`...)
 	dst = strconv.AppendInt(dst, int64(r.Variation), 10)
 	dst = append(dst, `,"reason":"`...)
-	dst = append(dst, r.Reason.String()...)
+	dst = append(dst, r.Reason().String()...)
 	dst = append(dst, '"')
 	if id := e.RuleID(r); id != "" {
 		dst = append(dst, `,"ruleId":`...)
 		dst = AppendJSONString(dst, id)
 	}
-	if r.Error != ErrorNone {
+	if r.ErrorCode() != ErrorNone {
 		dst = append(dst, `,"errorCode":"`...)
-		dst = append(dst, r.Error.String()...)
+		dst = append(dst, r.ErrorCode().String()...)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"inExperiment":`...)
-	dst = strconv.AppendBool(dst, r.InExperiment)
+	dst = strconv.AppendBool(dst, r.InExperiment())
 	return append(dst, '}')
 }
 

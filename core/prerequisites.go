@@ -9,13 +9,13 @@ import "github.com/vexil-flags/vexil/core/model"
 func (e *Evaluator) prerequisitesMet(f *model.Flag, ctx *Context, depth int) bool {
 	for pi := range f.Prerequisites {
 		pr := &f.Prerequisites[pi]
-		r := e.eval(pr.Flag, ctx, depth+1)
-		if r.Reason == ReasonDisabled || r.Reason == ReasonPrerequisiteFailed || r.Reason == ReasonError {
+		variation, _, reason, _ := e.eval(pr.Flag, ctx, depth+1)
+		if reason == ReasonDisabled || reason == ReasonPrerequisiteFailed || reason == ReasonError {
 			return false
 		}
 		met := false
 		for _, v := range pr.Variations {
-			if int32(v) == r.Variation {
+			if int32(v) == variation {
 				met = true
 				break
 			}

@@ -42,18 +42,37 @@ func (e ErrorCode) String() string {
 	return "GENERAL"
 }
 
-// Result is the outcome of one evaluation. It is a small value with no pointers; the served
-// value and the rule id are looked up through the Evaluator when needed.
+// Result is the outcome of one evaluation. It is a 16-byte value with no pointers — four
+// fields, so the Go compiler keeps it in registers — and the served value and the rule id are
+// looked up through the Evaluator only when needed.
 type Result struct {
 	Flag      int32 // index of the flag, -1 when unknown
 	Variation int32 // index of the served variation, -1 for the caller's default
 	Rule      int32 // index of the deciding rule, -1 when no rule decided
-	Reason    Reason
-	Error     ErrorCode
-	// InExperiment marks an exposure: the flag runs an experiment, now is inside its window,
-	// and a rollout chose the variation.
-	InExperiment bool
+	bits      uint32
 }
+
+func makeResult(flag, variation, rule int32, reason Reason, code ErrorCode, inExperiment bool) Result {
+	bits := uint32(reason) | uint32(code)<<8
+	if inExperiment {
+		bits |= 1 << 16
+	}
+	return Result{Flag: flag, Variation: variation, Rule: rule, bits: bits}
+}
+
+func errorResult(flag int32, code ErrorCode) Result {
+	return makeResult(flag, -1, -1, ReasonError, code, false)
+}
+
+// Reason says why the value was served.
+func (r Result) Reason() Reason { return Reason(r.bits) }
+
+// ErrorCode says what went wrong when Reason is ReasonError.
+func (r Result) ErrorCode() ErrorCode { return ErrorCode(r.bits >> 8) }
+
+// InExperiment marks an exposure: the flag runs an experiment, now is inside its window, and a
+// rollout chose the variation.
+func (r Result) InExperiment() bool { return r.bits>>16&1 != 0 }
 
 // Type is what a typed getter asks for.
 type Type uint8
