@@ -7,59 +7,132 @@ import (
 )
 
 // matchClause applies one clause. A missing attribute never matches, negated or not; only
-// exists and the segment operators look past that.
+// exists and the segment operators look past that. The operator is switched on once, and each
+// case loops over the pre-parsed values of its own type: this is the hottest code in the engine.
 func (e *Evaluator) matchClause(c *model.Clause, ctx *Context) bool {
-	switch c.Op {
-	case model.OpInSegment, model.OpNotInSegment:
-		in := false
-		for _, si := range c.Segments {
-			if e.inSegment(&e.snap.Segments[si], ctx) {
-				in = true
-				break
-			}
-		}
-		return in != (c.Op == model.OpNotInSegment) != c.Negate
-	case model.OpExists:
-		return (ctx.attrs[c.Attr].kind != attrAbsent) != c.Negate
-	}
 	a := &ctx.attrs[c.Attr]
 	var m bool
-	switch a.kind {
-	case attrAbsent:
-		return false
-	case attrString:
-		m = matchStringAttr(c, a)
-	case attrNumber:
-		m = matchNumber(c, a.n)
-	case attrBool:
-		m = matchBool(c, a.b)
-	case attrList:
-		for _, s := range a.list {
-			if matchString(c, s) {
+	switch c.Op {
+	case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
+		switch a.kind {
+		case attrAbsent:
+			return false
+		case attrString:
+			m = hasString(c, a.s)
+		case attrNumber:
+			for _, v := range c.Numbers {
+				if a.n == v {
+					m = true
+					break
+				}
+			}
+		case attrBool:
+			for _, v := range c.Bools {
+				if a.b == v {
+					m = true
+					break
+				}
+			}
+		case attrList:
+			for _, s := range a.list {
+				if hasString(c, s) {
+					m = true
+					break
+				}
+			}
+		}
+		if c.Op == model.OpNotEquals || c.Op == model.OpNotIn {
+			m = !m
+		}
+	case model.OpLt, model.OpLte, model.OpGt, model.OpGte:
+		if a.kind == attrAbsent {
+			return false
+		}
+		m = a.kind == attrNumber && compareNumber(c, a.n)
+	case model.OpInSegment, model.OpNotInSegment:
+		for _, si := range c.Segments {
+			if e.inSegment(&e.snap.Segments[si], ctx) {
 				m = true
 				break
 			}
 		}
-	}
-	if c.Op == model.OpNotEquals || c.Op == model.OpNotIn {
-		m = !m
+		m = m != (c.Op == model.OpNotInSegment)
+	case model.OpExists:
+		m = a.kind != attrAbsent
+	default:
+		switch a.kind {
+		case attrAbsent:
+			return false
+		case attrString:
+			m = matchStringAttr(c, a)
+		case attrNumber:
+			m = (c.Op == model.OpBefore || c.Op == model.OpAfter) && compareTime(c, a.n)
+		case attrList:
+			for _, s := range a.list {
+				if matchString(c, s) {
+					m = true
+					break
+				}
+			}
+		}
 	}
 	return m != c.Negate
 }
 
-// matchString reports whether a string attribute matches any of the clause's values.
-func matchString(c *model.Clause, s string) bool {
-	switch c.Op {
-	case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
-		if c.StringSet != nil {
-			_, ok := c.StringSet[s]
-			return ok
+func hasString(c *model.Clause, s string) bool {
+	if c.StringSet != nil {
+		_, ok := c.StringSet[s]
+		return ok
+	}
+	for _, v := range c.Strings {
+		if v == s {
+			return true
 		}
-		for _, v := range c.Strings {
-			if v == s {
+	}
+	return false
+}
+
+func compareNumber(c *model.Clause, n float64) bool {
+	for _, v := range c.Numbers {
+		switch c.Op {
+		case model.OpLt:
+			if n < v {
+				return true
+			}
+		case model.OpLte:
+			if n <= v {
+				return true
+			}
+		case model.OpGt:
+			if n > v {
+				return true
+			}
+		case model.OpGte:
+			if n >= v {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// compareTime compares epoch milliseconds as floats: exact for every real value, and defined
+// for huge ones, where an int64 conversion would differ between platforms.
+func compareTime(c *model.Clause, n float64) bool {
+	for _, v := range c.Times {
+		if c.Op == model.OpBefore && n < float64(v) || c.Op == model.OpAfter && n > float64(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchString applies the string operators (contains, startsWith, endsWith, matches, before,
+// after, semver*) to one string: a string attribute or one element of a list.
+func matchString(c *model.Clause, s string) bool {
+	switch c.Op {
+	case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
+		return hasString(c, s)
 	case model.OpContains:
 		for _, v := range c.Strings {
 			if strings.Contains(s, v) {
@@ -68,13 +141,13 @@ func matchString(c *model.Clause, s string) bool {
 		}
 	case model.OpStartsWith:
 		for _, v := range c.Strings {
-			if strings.HasPrefix(s, v) {
+			if len(s) >= len(v) && s[:len(v)] == v {
 				return true
 			}
 		}
 	case model.OpEndsWith:
 		for _, v := range c.Strings {
-			if strings.HasSuffix(s, v) {
+			if len(s) >= len(v) && s[len(s)-len(v):] == v {
 				return true
 			}
 		}
@@ -86,7 +159,7 @@ func matchString(c *model.Clause, s string) bool {
 		}
 	case model.OpBefore, model.OpAfter:
 		if t, ok := model.ParseTime(s); ok {
-			return matchTime(c, t)
+			return compareTime(c, float64(t))
 		}
 	case model.OpSemverEq, model.OpSemverLt, model.OpSemverLte, model.OpSemverGt, model.OpSemverGte:
 		if v, ok := model.ParseSemver(s); ok {
@@ -109,55 +182,6 @@ func matchStringAttr(c *model.Clause, a *attr) bool {
 		}
 	}
 	return a.ver == verValid && matchSemver(c, a.semver)
-}
-
-func matchNumber(c *model.Clause, n float64) bool {
-	for _, v := range c.Numbers {
-		var m bool
-		switch c.Op {
-		case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
-			m = n == v
-		case model.OpLt:
-			m = n < v
-		case model.OpLte:
-			m = n <= v
-		case model.OpGt:
-			m = n > v
-		case model.OpGte:
-			m = n >= v
-		}
-		if m {
-			return true
-		}
-	}
-	if c.Op == model.OpBefore || c.Op == model.OpAfter {
-		// Compare as floats: exact for every real epoch-ms value, and defined for huge ones
-		// where an int64 conversion would differ between platforms.
-		for _, v := range c.Times {
-			if c.Op == model.OpBefore && n < float64(v) || c.Op == model.OpAfter && n > float64(v) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func matchBool(c *model.Clause, b bool) bool {
-	for _, v := range c.Bools {
-		if v == b {
-			return true
-		}
-	}
-	return false
-}
-
-func matchTime(c *model.Clause, t int64) bool {
-	for _, v := range c.Times {
-		if c.Op == model.OpBefore && t < v || c.Op == model.OpAfter && t > v {
-			return true
-		}
-	}
-	return false
 }
 
 func matchSemver(c *model.Clause, v model.Semver) bool {

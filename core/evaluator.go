@@ -88,8 +88,14 @@ func (t Type) accepts(k model.Kind) bool {
 // slice back to evaluate without allocating.
 func (e *Evaluator) EvaluateAll(ctx *Context, out []Result) []Result {
 	out = out[:0]
+	if ctx == nil || ctx.snap != e.snap {
+		for i := range e.snap.Flags {
+			out = append(out, errorResult(int32(i), ErrorInvalidContext))
+		}
+		return out
+	}
 	for i := range e.snap.Flags {
-		out = append(out, e.Evaluate(i, ctx))
+		out = append(out, e.result(i, ctx))
 	}
 	return out
 }
