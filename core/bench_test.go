@@ -199,21 +199,7 @@ func BenchmarkEvaluate(b *testing.B) {
 
 // genContext is a typical request context for gen snapshots: a pro user in Germany.
 func genContext(ev *core.Evaluator) *core.Context {
-	ctx := ev.NewContext()
-	ctx.SetTargetingKey("user-4242")
-	for name, v := range gen.Attributes {
-		switch v := v.(type) {
-		case string:
-			ctx.SetString(name, v)
-		case int:
-			ctx.SetNumber(name, float64(v))
-		case bool:
-			ctx.SetBool(name, v)
-		case []string:
-			ctx.SetStrings(name, v)
-		}
-	}
-	ctx.Now = gen.Now
+	ctx := gen.Context(ev, "user-4242")
 	ctx.Random = 0x9e3779b9
 	return ctx
 }

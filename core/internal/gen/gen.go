@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+
+	"github.com/vexil-flags/vexil/core"
 )
 
 // Now is the evaluation time the generated schedules and experiments are built around
@@ -409,4 +411,25 @@ func genFlag(r *rand.Rand, i int, segKeys []string) flag {
 		})
 	}
 	return f
+}
+
+// Context returns a typical request context for generated snapshots: the given targeting key
+// and every attribute of Attributes, at Now.
+func Context(ev *core.Evaluator, key string) *core.Context {
+	ctx := ev.NewContext()
+	ctx.SetTargetingKey(key)
+	for name, v := range Attributes {
+		switch v := v.(type) {
+		case string:
+			ctx.SetString(name, v)
+		case int:
+			ctx.SetNumber(name, float64(v))
+		case bool:
+			ctx.SetBool(name, v)
+		case []string:
+			ctx.SetStrings(name, v)
+		}
+	}
+	ctx.Now = Now
+	return ctx
 }

@@ -69,21 +69,7 @@ func TestGenSnapshotLoads(t *testing.T) {
 		}
 
 		// Every flag evaluates without error for a typical context.
-		ctx := ev.NewContext()
-		ctx.SetTargetingKey("user-42")
-		for name, v := range gen.Attributes {
-			switch v := v.(type) {
-			case string:
-				ctx.SetString(name, v)
-			case int:
-				ctx.SetNumber(name, float64(v))
-			case bool:
-				ctx.SetBool(name, v)
-			case []string:
-				ctx.SetStrings(name, v)
-			}
-		}
-		ctx.Now = gen.Now
+		ctx := gen.Context(ev, "user-42")
 		for i, r := range ev.EvaluateAll(ctx, nil) {
 			if r.Reason() == core.ReasonError {
 				t.Errorf("%d flags: flag %q: %v %v", n, s.Flags[i].Key, r.Reason(), r.ErrorCode())
