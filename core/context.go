@@ -89,6 +89,26 @@ func (c *Context) SetStrings(name string, v []string) bool {
 	return c.set(name, attr{kind: attrList, list: v})
 }
 
+// SetStringID, SetNumberID, SetBoolID and SetStringsID set an attribute by its id (see
+// AttributeID; 0 is the targeting key), for hosts that resolve names once per snapshot.
+// Ids out of range are ignored.
+func (c *Context) SetStringID(id int, v string) { c.setID(id, attr{kind: attrString, s: v}) }
+
+// SetNumberID sets a number attribute by id.
+func (c *Context) SetNumberID(id int, v float64) { c.setID(id, attr{kind: attrNumber, n: v}) }
+
+// SetBoolID sets a boolean attribute by id.
+func (c *Context) SetBoolID(id int, v bool) { c.setID(id, attr{kind: attrBool, b: v}) }
+
+// SetStringsID sets a list-of-strings attribute by id; the context keeps the slice.
+func (c *Context) SetStringsID(id int, v []string) { c.setID(id, attr{kind: attrList, list: v}) }
+
+func (c *Context) setID(id int, a attr) {
+	if id >= 0 && id < len(c.attrs) {
+		c.attrs[id] = a
+	}
+}
+
 func (c *Context) set(name string, a attr) bool {
 	id := c.snap.AttributeID(name)
 	if id < 0 {

@@ -74,6 +74,34 @@ func (r Result) ErrorCode() ErrorCode { return ErrorCode(r.bits >> 8) }
 // rollout chose the variation.
 func (r Result) InExperiment() bool { return r.bits>>16&1 != 0 }
 
+// Pack returns the result in the 32-bit layout of the wasm ABI (wasm/ABI.md, "Result"):
+//
+//	bits  0–12  variation + 1 (0: the caller's default)
+//	bits 13–25  rule + 1 (0: no rule decided)
+//	bits 26–28  reason
+//	bits 29–30  error code (ErrorNone … ErrorTypeMismatch)
+//	bit  31     in experiment
+//
+// The flag index is not packed: the caller knows it. model.MaxVariations and model.MaxRules
+// keep indices within their bits; ErrorInvalidContext, which only a native host can hit, is
+// not representable and packs as ErrorParse.
+func (r Result) Pack() uint32 {
+	code := r.ErrorCode()
+	if code > ErrorTypeMismatch {
+		code = ErrorParse
+	}
+	p := uint32(r.Variation+1)&0x1fff | uint32(r.Rule+1)&0x1fff<<13 | uint32(r.Reason())&7<<26 | uint32(code)&3<<29
+	if r.InExperiment() {
+		p |= 1 << 31
+	}
+	return p
+}
+
+// Unpack is the inverse of Pack, for the flag at index flag.
+func Unpack(flag int32, p uint32) Result {
+	return makeResult(flag, int32(p&0x1fff)-1, int32(p>>13&0x1fff)-1, Reason(p>>26&7), ErrorCode(p>>29&3), p>>31 != 0)
+}
+
 // Type is what a typed getter asks for.
 type Type uint8
 
