@@ -54,7 +54,14 @@ func TestMalformed(t *testing.T) {
 		"targeting key (id 0) must be a string": func() []byte { var e Encoder; e.Reset(0, 0); e.Number(0, 1); return e.Bytes() }(),
 		"truncated string":                      func() []byte { b := good().Bytes(); return b[:len(b)-1] }(),
 		"trailing bytes":                        append(good().Bytes(), 0),
-		"unknown value type 9":                  func() []byte { b := good().Bytes(); b[20] = 9; return b }(),
+		"unknown value type 9": func() []byte {
+			var e Encoder
+			e.Reset(0, 0)
+			e.String(1, "x")
+			b := e.Bytes()
+			b[20] = 9
+			return b
+		}(),
 	}
 	for want, data := range cases {
 		ctx := ev.NewContext()
