@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Builds everything Vexil ships into dist/. Idempotent; safe to run again.
 #   ./build.sh          (or ./build.sh all) builds dist/vexil, the command line
-#                       (validate, eval; the daemon joins it later)
+#                       (validate, eval; the daemon joins it later), and the wasm modules
+#   ./build.sh wasm     builds the wasm engine (wasm/guest, contract wasm/ABI.md) twice over:
+#                         dist/vexil.wasm     TinyGo, -target=wasm-unknown: the shipped module;
+#                                             no imports, checked against the size budget
+#                                             (350 KB raw, 150 KB gzip -9)
+#                         dist/vexil-go.wasm  standard Go, GOOS=wasip1 -buildmode=c-shared: the
+#                                             comparison build (imports wasi_snapshot_preview1)
+#                       Both are reactors: hosts call _initialize once after instantiating. Both
+#                       are reproducible: the same sources give the same bytes.
 #   ./build.sh tinygo   makes sure TinyGo v0.41.1 works and prints the absolute path of the
 #                       tinygo to call on stdout (all progress goes to stderr), for the wasm build:
 #                         TINYGO=$(./build.sh tinygo) && "$TINYGO" build -target=wasm-unknown ...
-# The wasm modules (dist/vexil.wasm with TinyGo, dist/vexil-go.wasm with Go) arrive with the
-# wasm engine.
 #
-# TinyGo bootstrap. A `tinygo` on PATH is used if `tinygo version` says 0.41.1. Otherwise a
-# project-local copy lives in .cache/tinygo/ (git-ignored):
+# TinyGo bootstrap. Always the project-local copy in .cache/tinygo/ (git-ignored), never a
+# `tinygo` on PATH, because its runtime carries two patches (see tinygo_patch_runtime):
 #   root/            TINYGOROOT: the module source from the Go module proxy, bin/tinygo built in it
-#                    against Debian's LLVM 19 (go build -tags=llvm19)
+#                    against Debian's LLVM 19 (go build -tags=llvm19), src/runtime patched
 #   xdg/tinygo/      TinyGo's cache (v0.41.1 takes it from os.UserCacheDir, i.e. XDG_CACHE_HOME;
 #                    it ignores GOCACHE). Debian's prebuilt compiler-rt and wasi-libc are placed
 #                    here, because the module zip has no lib/ sources for TinyGo to build them from.
@@ -20,6 +26,19 @@
 #                    wipes them) or TinyGo itself is
 #   stamp            TinyGo version, Go version and Debian package versions of the current build
 # A second run with a matching stamp only checks files and takes well under a second.
+#
+# TinyGo runtime patches (applied to root/src/runtime on every bootstrap when missing; TinyGo
+# compiles its runtime from that source on each build, so no rebuild of bin/tinygo is needed):
+#   hashmap_vexil.go    map[string]T lookups without a heap allocation. Upstream passes &key to
+#                       a function-pointer comparison, so the key escapes: every lookup allocated
+#                       8 bytes (tinygo-org/tinygo#3354), which made flag evaluation allocate and,
+#                       with the collector below, cost ~3 us per flag on average.
+#   gc_blocks_vexil.go  the conservative collector finds the head of the object a pointer points
+#                       into by walking block states back one byte (4 blocks) at a time, for every
+#                       pointer: a parsed snapshot (thousands of strings sliced from one copy of
+#                       its text) made one collection take ~170 ms; remembering the ranges of the
+#                       largest objects walked brings it to ~4 ms (1,000 flags).
+# Both keep upstream semantics; the edits to upstream files are checked by sha256 before and after.
 # shellcheck disable=SC2015 # `a && b || fail ...` is meant: fail when either a or b fails
 set -Eeuo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +71,18 @@ TG_LIB_COMPILER_RT_UNKNOWN=compiler-rt-wasm32-unknown-unknown-mvp   # -target=wa
 TG_LIB_COMPILER_RT_WASI=compiler-rt-wasm32-unknown-wasi-generic     # -target=wasip1
 TG_LIB_WASI_LIBC=wasi-libc-wasm32-unknown-wasi-generic              # -target=wasip1
 TG_LIB_WASMBUILTINS=wasmbuiltins-wasm32-unknown-unknown-mvp         # -target=wasm-unknown
+
+# The wasm build. -opt=s measured against z and 2 (1,000 generated flags, wazero v1.12.0
+# compiler engine, full context; the range of 3 runs of medians):
+#   -opt=z  271 KB raw, 125.3 KB gzip; evaluate 137-171 ns a call, evaluate-all 112-117 ns a flag
+#   -opt=s  273 KB raw, 125.5 KB gzip; evaluate 129-131 ns a call, evaluate-all 101-103 ns a flag
+#   -opt=2  322 KB raw, 140.2 KB gzip; evaluate 108-114 ns a call, evaluate-all  87-90  ns a flag
+# s is z's size and most of 2's speed; 2 would leave under 10 KB of the gzip budget.
+# -panic=trap: wasm-unknown has no output, so panic messages only cost bytes (6.6 KB).
+WASM_PKG=./wasm/guest
+WASM_TINYGO_FLAGS=(-target=wasm-unknown -scheduler=none -gc=conservative -panic=trap -no-debug -opt=s)
+WASM_MAX_RAW=350000 # bytes, dist/vexil.wasm
+WASM_MAX_GZIP=150000
 
 # ---------------------------------------------------------------------------------------------
 # Progress and failure reporting. Everything but a target's result goes to stderr.
@@ -95,6 +126,51 @@ build_cli() {
 	TARGET="dist/vexil"
 	mkdir -p dist
 	run "go build dist/vexil" go build -trimpath -o dist/vexil ./sync/cmd/vexil
+}
+
+# ---------------------------------------------------------------------------------------------
+# dist/vexil.wasm and dist/vexil-go.wasm
+
+# gzip_size FILE: bytes of FILE compressed with gzip -9 (no name or time in the header).
+gzip_size() { gzip -9n <"$1" | wc -c | tr -d ' '; }
+
+build_wasm() {
+	bootstrap_tinygo # sets TINYGO
+	mkdir -p dist
+	local raw gz
+
+	TARGET="dist/vexil.wasm"
+	rm -f dist/vexil.wasm.tmp
+	run "tinygo build dist/vexil.wasm" "$TINYGO" build "${WASM_TINYGO_FLAGS[@]}" \
+		-o dist/vexil.wasm.tmp "$WASM_PKG"
+	step "check dist/vexil.wasm"
+	local why=
+	[ -s dist/vexil.wasm.tmp ] || fail "tinygo wrote no dist/vexil.wasm.tmp"
+	raw=$(wc -c <dist/vexil.wasm.tmp | tr -d ' ')
+	gz=$(gzip_size dist/vexil.wasm.tmp)
+	if [ "$(od -An -tx1 -j8 -N1 dist/vexil.wasm.tmp | tr -d ' ')" = 02 ]; then
+		# The first section after the 8-byte header is the import section (id 2).
+		why="it imports functions; -target=wasm-unknown should import none"
+	elif [ "$raw" -gt "$WASM_MAX_RAW" ]; then
+		why="it is $raw bytes, over the budget of $WASM_MAX_RAW (wasm/ABI.md, \"Build, size and cost\")"
+	elif [ "$gz" -gt "$WASM_MAX_GZIP" ]; then
+		why="it is $gz bytes gzipped, over the budget of $WASM_MAX_GZIP (wasm/ABI.md, \"Build, size and cost\")"
+	fi
+	if [ -n "$why" ]; then
+		rm -f dist/vexil.wasm.tmp
+		fail "$why"
+	fi
+	mv -f dist/vexil.wasm.tmp dist/vexil.wasm
+	printf '    dist/vexil.wasm: %s bytes, %s gzipped\n' "$raw" "$gz" >&2
+
+	TARGET="dist/vexil-go.wasm"
+	rm -f dist/vexil-go.wasm.tmp
+	run "go build dist/vexil-go.wasm" env GOOS=wasip1 GOARCH=wasm \
+		go build -buildvcs=false -buildmode=c-shared -trimpath -ldflags=-s \
+		-o dist/vexil-go.wasm.tmp "$WASM_PKG"
+	mv -f dist/vexil-go.wasm.tmp dist/vexil-go.wasm
+	printf '    dist/vexil-go.wasm: %s bytes, %s gzipped\n' \
+		"$(wc -c <dist/vexil-go.wasm | tr -d ' ')" "$(gzip_size dist/vexil-go.wasm)" >&2
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +284,177 @@ tinygo_place_libs() {
 	fi
 }
 
+# ---------------------------------------------------------------------------------------------
+# TinyGo runtime patches (see the top of this file). Upstream v0.41.1's files, and the same files
+# after the edits below, by sha256:
+TG_RT_HASHMAP_UPSTREAM=bd7ca4982925abca6d7b0eb59bb3a91f7200a5b8b332018ac24ab83037070a50
+TG_RT_HASHMAP_PATCHED=886aa6a218b4849c52bd20970a9e3d8f4055609e6ce243722c9f75cdc724e523
+TG_RT_GC_UPSTREAM=53a329de73390a4010358beaa665e9fa489b95c2dbd9fb60d2605c051471f805
+TG_RT_GC_PATCHED=de09789f9603fda386060ee5655c02a7caeb0f65074d903019008150c1200b62
+
+# tg_rt_hashmap: src/runtime/hashmap_vexil.go, which replaces hashmapStringGet (upstream's is
+# renamed hashmapStringGetUpstream and left unused).
+tg_rt_hashmap() {
+	cat <<'EOF'
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): hashmapStringGet compares the string keys itself
+// instead of passing &key to hashmapGet, where the indirect m.keyEqual call made key escape to
+// the heap: one allocation for every lookup in a map[string]T (tinygo-org/tinygo#3354).
+// Upstream's version is hashmapStringGetUpstream in hashmap.go.
+
+import "unsafe"
+
+func hashmapStringGet(m *hashmap, key string, value unsafe.Pointer, valueSize uintptr) bool {
+	if m == nil {
+		memzero(value, uintptr(valueSize))
+		return false
+	}
+	hash := hashmapStringHash(key, m.seed)
+	tophash := hashmapTopHash(hash)
+	bucket := hashmapBucketAddrForHash(m, hash)
+	for bucket != nil {
+		for i := uint8(0); i < 8; i++ {
+			if bucket.tophash[i] == tophash && *(*string)(hashmapSlotKey(m, bucket, i)) == key {
+				memcpy(value, hashmapSlotValue(m, bucket, i), m.valueSize)
+				return true
+			}
+		}
+		bucket = bucket.next
+	}
+	memzero(value, m.valueSize)
+	return false
+}
+EOF
+}
+
+# tg_rt_gc: src/runtime/gc_blocks_vexil.go, used by markRoot in gc_blocks.go in place of
+# findHead; runGC forgets its memo before each mark phase.
+tg_rt_gc() {
+	cat <<'EOF'
+//go:build gc.conservative || gc.precise
+
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): markRoot finds the head of the object a pointer
+// points into by walking the block states back from the pointer, which costs time in
+// proportion to the offset of the pointer in the object. A program that keeps many pointers
+// into large objects (every string of a parsed document sliced from one copy of its text) paid
+// that walk for every pointer, in every collection. findHeadMarking remembers the largest
+// objects it walked, each as a range [head, tail] of one head and its tails: a pointer into a
+// range costs nothing, and a pointer past one walks only back to it. Block states do not change
+// during a mark phase except head to mark, so runGC forgets the ranges before marking.
+
+const markHeadCacheSize = 8
+
+type markHeadRange struct{ head, tail gcBlock }
+
+var (
+	markHeadCacheValid bool
+	markHeadCache      [markHeadCacheSize]markHeadRange
+)
+
+// findHeadMarking returns the same block as findHead.
+func (b gcBlock) findHeadMarking() gcBlock {
+	if b.state() != blockStateTail {
+		return b
+	}
+	if !markHeadCacheValid {
+		markHeadCache = [markHeadCacheSize]markHeadRange{}
+		markHeadCacheValid = true
+	}
+	start := b
+	// The remembered range with the highest head at or below b: the only one b can be in.
+	best := -1
+	for i := range markHeadCache {
+		if c := &markHeadCache[i]; c.tail != 0 && c.head <= b && (best < 0 || c.head > markHeadCache[best].head) {
+			best = i
+		}
+	}
+	var stop gcBlock
+	if best >= 0 {
+		stop = markHeadCache[best].tail
+	}
+	for {
+		if best >= 0 && b <= stop {
+			// Every block from b to start is a tail, and b is in the remembered range: the
+			// walk cannot skip past the range's head, which is not a tail.
+			b = markHeadCache[best].head
+			if start > stop {
+				markHeadCache[best].tail = start
+			}
+			return b
+		}
+		stateByte := b.stateByte()
+		if stateByte == blockStateByteAllTails {
+			b -= (b % blocksPerStateByte) + 1
+			continue
+		}
+		if b.stateFromByte(stateByte) != blockStateTail {
+			break
+		}
+		b--
+	}
+	// Remember the object in place of the smallest remembered one.
+	small := 0
+	for i := range markHeadCache {
+		c := &markHeadCache[i]
+		if c.tail == 0 {
+			small = i
+			break
+		}
+		if c.tail-c.head < markHeadCache[small].tail-markHeadCache[small].head {
+			small = i
+		}
+	}
+	if c := &markHeadCache[small]; c.tail == 0 || start-b > c.tail-c.head {
+		*c = markHeadRange{b, start}
+	}
+	return b
+}
+EOF
+}
+
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# write_file FILE CONTENT: writes CONTENT (plus a newline) to FILE unless it holds exactly that.
+write_file() {
+	if [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; then
+		return 0
+	fi
+	printf '%s\n' "$2" >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1" || fail "could not write $1"
+}
+
+# tinygo_patch_runtime: applies the runtime patches to root/src/runtime where missing.
+tinygo_patch_runtime() {
+	step "patch TinyGo runtime (allocation-free string map lookups, faster GC marking)"
+	local rt=$TG_ROOT/src/runtime sum
+	local hm=$rt/hashmap.go gc=$rt/gc_blocks.go
+	[ -f "$hm" ] && [ -f "$gc" ] || fail "$hm or $gc not found"
+	write_file "$rt/hashmap_vexil.go" "$(tg_rt_hashmap)"
+	write_file "$rt/gc_blocks_vexil.go" "$(tg_rt_gc)"
+	sum=$(sha256_of "$hm")
+	case $sum in
+	"$TG_RT_HASHMAP_PATCHED") ;;
+	"$TG_RT_HASHMAP_UPSTREAM")
+		sed -i 's/^func hashmapStringGet(/func hashmapStringGetUpstream(/' "$hm" || fail "sed $hm"
+		[ "$(sha256_of "$hm")" = "$TG_RT_HASHMAP_PATCHED" ] || fail "patching $hm gave unexpected content"
+		;;
+	*) fail "$hm is neither TinyGo v$TINYGO_VERSION's nor patched (sha256 $sum): remove $TG_ROOT and run again" ;;
+	esac
+	sum=$(sha256_of "$gc")
+	case $sum in
+	"$TG_RT_GC_PATCHED") ;;
+	"$TG_RT_GC_UPSTREAM")
+		sed -i -e 's/^\thead := block\.findHead()$/\thead := block.findHeadMarking()/' \
+			-e 's|^\tgcMarkReachable()$|\tmarkHeadCacheValid = false // Vexil patch: see gc_blocks_vexil.go\n\tgcMarkReachable()|' \
+			"$gc" || fail "sed $gc"
+		[ "$(sha256_of "$gc")" = "$TG_RT_GC_PATCHED" ] || fail "patching $gc gave unexpected content"
+		;;
+	*) fail "$gc is neither TinyGo v$TINYGO_VERSION's nor patched (sha256 $sum): remove $TG_ROOT and run again" ;;
+	esac
+}
+
 # tinygo_wrapper: writes bin/tinygo, which runs root/bin/tinygo with TinyGo's cache in xdg/.
 tinygo_wrapper() {
 	step "write $TG_WRAPPER"
@@ -223,8 +470,10 @@ if [ -z "\${GOCACHE:-}" ]; then
 	GOCACHE=\$(go env GOCACHE) && export GOCACHE
 fi
 export XDG_CACHE_HOME="\$here/xdg"
-# \`tinygo clean\` removes the prebuilt libraries placed in the cache: put them back.
-if ! { [ -x "\$here/root/bin/tinygo" ] && [ -f "$c/$TG_LIB_COMPILER_RT_UNKNOWN/lib.a" ] && [ -f "$c/$TG_LIB_COMPILER_RT_WASI/lib.a" ] &&
+# \`tinygo clean\` removes the prebuilt libraries placed in the cache: put them back (and the
+# runtime patches, should root/ have been replaced).
+if ! { [ -x "\$here/root/bin/tinygo" ] && [ -f "\$here/root/src/runtime/hashmap_vexil.go" ] &&
+	[ -f "\$here/root/src/runtime/gc_blocks_vexil.go" ] && [ -f "$c/$TG_LIB_COMPILER_RT_UNKNOWN/lib.a" ] && [ -f "$c/$TG_LIB_COMPILER_RT_WASI/lib.a" ] &&
 	[ -f "$c/$TG_LIB_WASI_LIBC/lib.a" ] && [ -d "$c/$TG_LIB_WASI_LIBC/include" ] &&
 	[ -f "$c/$TG_LIB_WASMBUILTINS/lib.a" ]; }; then
 	"\$here/../../build.sh" tinygo >/dev/null || exit
@@ -256,17 +505,11 @@ tinygo_check() {
 	command -v wasm-opt >/dev/null || fail "wasm-opt not found on PATH (package binaryen)"
 }
 
-# bootstrap_tinygo: makes sure TinyGo works; prints the path of the tinygo to call on stdout.
+# bootstrap_tinygo: makes sure the project-local, patched TinyGo works and sets TINYGO to the
+# path of the tinygo to call.
+TINYGO=
 bootstrap_tinygo() {
 	TARGET="tinygo bootstrap"
-	step "look for tinygo $TINYGO_VERSION on PATH"
-	local found
-	if found=$(command -v tinygo) && [ "$found" != "$TG_WRAPPER" ] &&
-		tinygo version 2>/dev/null | grep -q "^tinygo version $TINYGO_VERSION "; then
-		printf '    using %s\n' "$found" >&2
-		printf '%s\n' "$found"
-		return 0
-	fi
 	# One bootstrap at a time (parallel builds, or wrappers after a `tinygo clean`).
 	mkdir -p "$TG_DIR"
 	if command -v flock >/dev/null; then
@@ -280,21 +523,31 @@ bootstrap_tinygo() {
 	if [ ! -x "$TG_ROOT/bin/tinygo" ] || [ ! -f "$TG_STAMP" ] || [ "$(cat "$TG_STAMP")" != "$want" ]; then
 		tinygo_build
 	fi
+	tinygo_patch_runtime
 	tinygo_place_libs
 	tinygo_wrapper
 	if [ ! -f "$TG_STAMP" ] || [ "$(cat "$TG_STAMP")" != "$want" ]; then
 		tinygo_check
 		printf '%s\n' "$want" >"$TG_STAMP"
 	fi
-	printf '%s\n' "$TG_WRAPPER"
+	# Release the lock: the wrapper may run this script again (after a `tinygo clean`).
+	exec 9>&-
+	TINYGO=$TG_WRAPPER
 }
 
 # ---------------------------------------------------------------------------------------------
 case "${1:-all}" in
-all | build) build_cli ;;
-tinygo) bootstrap_tinygo ;;
+all | build)
+	build_cli
+	build_wasm
+	;;
+wasm) build_wasm ;;
+tinygo)
+	bootstrap_tinygo
+	printf '%s\n' "$TINYGO"
+	;;
 *)
-	printf 'usage: %s [all|tinygo]\n' "$0" >&2
+	printf 'usage: %s [all|wasm|tinygo]\n' "$0" >&2
 	exit 2
 	;;
 esac
