@@ -118,6 +118,14 @@ func (e *Error) Error() string {
 // with no attributes.
 func (d *Decoder) Decode(data []byte, ctx *core.Context, attributes int) error {
 	ctx.ClearAttributes()
+	if err := d.decode(data, ctx, attributes); err != nil {
+		ctx.ClearAttributes() // never half-applied
+		return err
+	}
+	return nil
+}
+
+func (d *Decoder) decode(data []byte, ctx *core.Context, attributes int) error {
 	d.arena = append(d.arena[:0], data...)
 	b := d.arena
 	if len(b) < HeaderSize {
@@ -137,52 +145,44 @@ func (d *Decoder) Decode(data []byte, ctx *core.Context, attributes int) error {
 		at := off
 		off += 5
 		if id >= uint32(attributes) {
-			ctx.ClearAttributes()
 			return &Error{at, "attribute id " + strconv.FormatUint(uint64(id), 10) + " out of range"}
 		}
 		if id == 0 && typ != TypeString {
-			ctx.ClearAttributes()
 			return &Error{at, "the targeting key (id 0) must be a string"}
 		}
 		switch typ {
 		case TypeString:
 			s, next, ok := d.str(off)
 			if !ok {
-				ctx.ClearAttributes()
 				return &Error{off, "truncated string"}
 			}
 			ctx.SetStringID(int(id), s)
 			off = next
 		case TypeNumber:
 			if len(b)-off < 8 {
-				ctx.ClearAttributes()
 				return &Error{off, "truncated number"}
 			}
 			ctx.SetNumberID(int(id), math.Float64frombits(binary.LittleEndian.Uint64(b[off:])))
 			off += 8
 		case TypeBool:
 			if len(b)-off < 1 || b[off] > 1 {
-				ctx.ClearAttributes()
 				return &Error{off, "bool must be one byte, 0 or 1"}
 			}
 			ctx.SetBoolID(int(id), b[off] == 1)
 			off++
 		case TypeStrings:
 			if len(b)-off < 4 {
-				ctx.ClearAttributes()
 				return &Error{off, "truncated list"}
 			}
 			n := int(binary.LittleEndian.Uint32(b[off:]))
 			off += 4
 			if n > (len(b)-off)/4 {
-				ctx.ClearAttributes()
 				return &Error{off, "list longer than the encoding"}
 			}
 			start := len(d.lists)
 			for j := 0; j < n; j++ {
 				s, next, ok := d.str(off)
 				if !ok {
-					ctx.ClearAttributes()
 					return &Error{off, "truncated string in list"}
 				}
 				d.lists = append(d.lists, s)
@@ -190,12 +190,10 @@ func (d *Decoder) Decode(data []byte, ctx *core.Context, attributes int) error {
 			}
 			ctx.SetStringsID(int(id), d.lists[start:len(d.lists):len(d.lists)])
 		default:
-			ctx.ClearAttributes()
 			return &Error{at + 4, "unknown value type " + strconv.Itoa(int(typ))}
 		}
 	}
 	if off != len(b) {
-		ctx.ClearAttributes()
 		return &Error{off, "trailing bytes after the last entry"}
 	}
 	ctx.Now, ctx.Random = now, random

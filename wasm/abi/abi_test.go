@@ -76,3 +76,22 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 }
+
+// Bug: an entry count larger than the entries present left the decoded ones set.
+func TestCountTooHighClearsContext(t *testing.T) {
+	ev, _ := core.Load([]byte(`{"environment":"t","version":1,"flags":[{"key":"f","enabled":true,"variations":[0,1],
+		"fallthrough":{"variation":0},"rules":[{"clauses":[{"attribute":"targetingKey","op":"equals","values":["ü-1"]}],"variation":1}]}]}`))
+	var e Encoder
+	e.Reset(0, 0)
+	e.String(0, "ü-1")
+	b := e.Bytes()
+	b[12] = 2
+	ctx := ev.NewContext()
+	var d Decoder
+	if err := d.Decode(b, ctx, len(ev.Snapshot().Attributes)); err == nil {
+		t.Fatal("want an error")
+	}
+	if r := ev.Evaluate(ev.FlagIndex("f"), ctx); r.Variation != 0 {
+		t.Fatalf("context not cleared: %+v", r)
+	}
+}
