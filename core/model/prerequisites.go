@@ -10,7 +10,9 @@ func (p *parser) resolvePrerequisites() {
 	p.section = sectionFlags
 	reject := func(i, j int, msg string) {
 		p.index = i
-		p.problem((*path)(nil).elem("flags", i).elem("prerequisites", j).at("flag"), msg)
+		at := prerequisitePath(i, j)
+		fat := at.at("flag")
+		p.problem(&fat, msg)
 		flags[i].Rejected = true
 	}
 	dependents := make([][]int, len(flags))
@@ -29,8 +31,9 @@ func (p *parser) resolvePrerequisites() {
 			for vi, v := range pr.Variations {
 				if n := len(flags[k].Variations); v >= n && n > 0 {
 					p.index = i
-					p.problem((*path)(nil).elem("flags", i).elem("prerequisites", j).elem("variations", vi),
-						"variation "+strconv.Itoa(v)+" out of range (flag "+quote(pr.Key)+" has "+strconv.Itoa(n)+")")
+					at := prerequisitePath(i, j)
+					vat := at.elem("variations", vi)
+					p.problem(&vat, "variation "+strconv.Itoa(v)+" out of range (flag "+quote(pr.Key)+" has "+strconv.Itoa(n)+")")
 					flags[i].Rejected = true
 				}
 			}
@@ -141,4 +144,9 @@ func (p *parser) cyclePath(from, next int, settled []bool) string {
 		}
 	}
 	return ""
+}
+
+// prerequisitePath is the path of flags[i].prerequisites[j].
+func prerequisitePath(i, j int) path {
+	return path{parent: &path{field: "flags", index: i}, field: "prerequisites", index: j}
 }
