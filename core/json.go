@@ -23,18 +23,24 @@ func (e *Evaluator) RuleID(r Result) string {
 // vectors hold: {"flag","value","variation","reason","ruleId"?,"errorCode"?,"inExperiment"}.
 // defaultJSON is the caller's default as JSON ("null" when there is none).
 func (e *Evaluator) AppendJSON(dst []byte, key string, r Result, defaultJSON string) []byte {
+	return AppendResultJSON(dst, key, r, e.Value(r, defaultJSON), e.RuleID(r))
+}
+
+// AppendResultJSON renders a result whose value (as JSON) and rule id the caller looked up —
+// the one rendering for every engine, so native and wasm results compare byte for byte.
+func AppendResultJSON(dst []byte, key string, r Result, valueJSON, ruleID string) []byte {
 	dst = append(dst, `{"flag":`...)
 	dst = AppendJSONString(dst, key)
 	dst = append(dst, `,"value":`...)
-	dst = append(dst, e.Value(r, defaultJSON)...)
+	dst = append(dst, valueJSON...)
 	dst = append(dst, `,"variation":`...)
 	dst = strconv.AppendInt(dst, int64(r.Variation), 10)
 	dst = append(dst, `,"reason":"`...)
 	dst = append(dst, r.Reason().String()...)
 	dst = append(dst, '"')
-	if id := e.RuleID(r); id != "" {
+	if ruleID != "" {
 		dst = append(dst, `,"ruleId":`...)
-		dst = AppendJSONString(dst, id)
+		dst = AppendJSONString(dst, ruleID)
 	}
 	if r.ErrorCode() != ErrorNone {
 		dst = append(dst, `,"errorCode":"`...)

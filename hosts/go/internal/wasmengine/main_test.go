@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -221,31 +220,12 @@ func encodeContextJSON(enc *abi.Encoder, data []byte, now int64, random uint32, 
 // appendResultJSON renders a wasm result exactly as core.Evaluator.AppendJSON renders a native
 // one, reading the value and rule id from the instance.
 func appendResultJSON(dst []byte, in *Instance, key string, r core.Result, defaultJSON string) []byte {
-	dst = append(dst, `{"flag":`...)
-	dst = core.AppendJSONString(dst, key)
-	dst = append(dst, `,"value":`...)
-	if r.Variation < 0 || r.Flag < 0 {
-		dst = append(dst, defaultJSON...)
-	} else {
-		dst = append(dst, in.VariationJSON(r.Flag, r.Variation)...)
+	value, ruleID := defaultJSON, ""
+	if r.Variation >= 0 && r.Flag >= 0 {
+		value = in.VariationJSON(r.Flag, r.Variation)
 	}
-	dst = append(dst, `,"variation":`...)
-	dst = strconv.AppendInt(dst, int64(r.Variation), 10)
-	dst = append(dst, `,"reason":"`...)
-	dst = append(dst, r.Reason().String()...)
-	dst = append(dst, '"')
 	if r.Rule >= 0 && r.Flag >= 0 {
-		if id := in.RuleID(r.Flag, r.Rule); id != "" {
-			dst = append(dst, `,"ruleId":`...)
-			dst = core.AppendJSONString(dst, id)
-		}
+		ruleID = in.RuleID(r.Flag, r.Rule)
 	}
-	if r.ErrorCode() != core.ErrorNone {
-		dst = append(dst, `,"errorCode":"`...)
-		dst = append(dst, r.ErrorCode().String()...)
-		dst = append(dst, '"')
-	}
-	dst = append(dst, `,"inExperiment":`...)
-	dst = strconv.AppendBool(dst, r.InExperiment())
-	return append(dst, '}')
+	return core.AppendResultJSON(dst, key, r, value, ruleID)
 }
