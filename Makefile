@@ -25,12 +25,13 @@ test: build vet
 
 # Each fuzz target runs for FUZZTIME from the committed seed corpus (core/testdata/fuzz).
 fuzz:
-	$(GO) test ./core -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core -run '^$$' -fuzz '^FuzzContextJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzContextJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 bench:
-	$(GO) test ./core/... -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 | tee bench/core.txt
+	./build.sh wasm >/dev/null && mkdir -p bench
+	$(GO) test ./core/... ./hosts/... -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 | tee bench/results.txt
 
 run:
 	@echo "make run arrives with the sync daemon (issue: Sync daemon, part 1)."
