@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+
+	"github.com/vexil-flags/vexil/core"
 )
 
 // File is the whole vectors file.
@@ -149,4 +151,25 @@ func sameJSON(a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Native is a case evaluated by the native core: the reference every host is compared with.
+type Native struct {
+	Type   core.Type
+	Result core.Result
+	JSON   []byte // rendered by core.Evaluator.AppendJSON
+}
+
+// EvaluateNative sets ctx from the case (context, now, random) and evaluates it natively.
+func (c *Case) EvaluateNative(ev *core.Evaluator, ctx *core.Context) (Native, error) {
+	typ, ok := core.ParseType(c.Type)
+	if !ok {
+		return Native{}, fmt.Errorf("unknown type %q", c.Type)
+	}
+	if err := ctx.SetJSON(c.ContextJSON()); err != nil {
+		return Native{}, fmt.Errorf("context: %w", err)
+	}
+	ctx.Now, ctx.Random = c.Now, c.Random
+	r := ev.EvaluateTyped(ev.FlagIndex(c.Flag), ctx, typ)
+	return Native{Type: typ, Result: r, JSON: ev.AppendJSON(nil, c.Flag, r, c.DefaultJSON())}, nil
 }

@@ -55,16 +55,11 @@ func TestGoldenVectors(t *testing.T) {
 				for i := range s.Cases {
 					c := &s.Cases[i]
 					cases++
-					typ, ok := core.ParseType(c.Type)
-					if !ok {
-						t.Errorf("%s: unknown type %q", c.Name, c.Type)
+					n, err := c.EvaluateNative(native, ctx)
+					if err != nil {
+						t.Errorf("%s: native: %v", c.Name, err)
 						continue
 					}
-					if err := ctx.SetJSON(c.ContextJSON()); err != nil {
-						t.Errorf("%s: native context: %v", c.Name, err)
-						continue
-					}
-					ctx.Now, ctx.Random = c.Now, c.Random
 					encoded, err := encodeContextJSON(&enc, c.ContextJSON(), c.Now, c.Random, in.AttributeID)
 					if err != nil {
 						t.Errorf("%s: %v", c.Name, err)
@@ -78,10 +73,9 @@ func TestGoldenVectors(t *testing.T) {
 					if want := int32(native.FlagIndex(c.Flag)); fi != want {
 						t.Errorf("%s: FlagIndex(%q) = %d, want %d", c.Name, c.Flag, fi, want)
 					}
-					r := in.EvaluateTyped(fi, typ)
+					r := in.EvaluateTyped(fi, n.Type)
 					got := appendResultJSON(nil, in, c.Flag, r, c.DefaultJSON())
-					nr := native.EvaluateTyped(native.FlagIndex(c.Flag), ctx, typ)
-					want := native.AppendJSON(nil, c.Flag, nr, c.DefaultJSON())
+					nr, want := n.Result, n.JSON
 					if !bytes.Equal(got, want) {
 						t.Errorf("%s (flag %q): wasm renders\n%s\nnative renders\n%s", c.Name, c.Flag, got, want)
 					}
@@ -92,7 +86,7 @@ func TestGoldenVectors(t *testing.T) {
 					if diff := vectors.Check(c, got); diff != "" {
 						t.Errorf("%s (flag %q): %s", c.Name, c.Flag, diff)
 					}
-					if typ == core.TypeAny {
+					if n.Type == core.TypeAny {
 						if r2 := in.Evaluate(fi); r2 != r {
 							t.Errorf("%s: Evaluate %+v, EvaluateTyped(any) %+v", c.Name, r2, r)
 						}
