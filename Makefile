@@ -21,6 +21,8 @@ vet:
 	$(GO) vet ./...
 
 test: build vet
+	@git diff --quiet -- hosts/go/internal/embedded/vexil.wasm 2>/dev/null || { \
+		echo "hosts/go/internal/embedded/vexil.wasm changed when built: commit the rebuilt module"; exit 1; }
 	$(GO) test -count=1 ./...
 
 # Each fuzz target runs for FUZZTIME from the committed seed corpus (core/testdata/fuzz).

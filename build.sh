@@ -81,6 +81,7 @@ TG_LIB_WASMBUILTINS=wasmbuiltins-wasm32-unknown-unknown-mvp         # -target=wa
 # -panic=trap: wasm-unknown has no output, so panic messages only cost bytes (6.6 KB).
 WASM_PKG=./wasm/guest
 WASM_TINYGO_FLAGS=(-target=wasm-unknown -scheduler=none -gc=conservative -panic=trap -no-debug -opt=s)
+EMBEDDED_WASM=hosts/go/internal/embedded/vexil.wasm
 WASM_MAX_RAW=350000 # bytes, dist/vexil.wasm
 WASM_MAX_GZIP=150000
 
@@ -162,6 +163,8 @@ build_wasm() {
 	fi
 	mv -f dist/vexil.wasm.tmp dist/vexil.wasm
 	printf '    dist/vexil.wasm: %s bytes, %s gzipped\n' "$raw" "$gz" >&2
+	# The Go host embeds the shipped module (hosts/go/internal/embedded); keep its copy current.
+	cmp -s dist/vexil.wasm "$EMBEDDED_WASM" || cp -f dist/vexil.wasm "$EMBEDDED_WASM"
 
 	TARGET="dist/vexil-go.wasm"
 	rm -f dist/vexil-go.wasm.tmp
