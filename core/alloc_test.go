@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vexil-flags/vexil/core"
-	"github.com/vexil-flags/vexil/core/internal/gen"
+	"github.com/vexil-flags/vexil/internal/gen"
 )
 
 // Evaluate promises not to allocate; these tests hold it to that outside the benchmarks, so a

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/vexil-flags/vexil/core"
-	"github.com/vexil-flags/vexil/core/internal/gen"
+	"github.com/vexil-flags/vexil/internal/gen"
 )
 
 // Budgets (see the issue "Native evaluation core"): one evaluation ≤ 60 ns and 0 allocations;

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vexil-flags/vexil/core"
-	"github.com/vexil-flags/vexil/core/internal/gen"
+	"github.com/vexil-flags/vexil/internal/gen"
 	"github.com/vexil-flags/vexil/core/model"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/vexil-flags/vexil/core"
-	"github.com/vexil-flags/vexil/core/internal/gen"
+	"github.com/vexil-flags/vexil/internal/gen"
 )
 
 func TestGenSnapshotLoads(t *testing.T) {
