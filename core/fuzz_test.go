@@ -370,6 +370,10 @@ func FuzzEvaluate(f *testing.F) {
 			if want := ev.Evaluate(i, ctx); r != want {
 				t.Fatalf("EvaluateAll into a reused slice: flag %d: %+v, want %+v", i, r, want)
 			}
+			// Explain walks the same decisions as Evaluate, so it must reach the same result.
+			if x := ev.Explain(i, ctx); x.Result != r {
+				t.Fatalf("Explain of flag %d: %+v, Evaluate: %+v", i, x.Result, r)
+			}
 		}
 	})
 }
