@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/vexil-flags/vexil/core"
-	"github.com/vexil-flags/vexil/internal/gen"
 	"github.com/vexil-flags/vexil/core/model"
+	"github.com/vexil-flags/vexil/internal/gen"
 )
 
 // Fuzz targets of the engine's two inputs: snapshot bytes (FuzzParse), and contexts, times and
