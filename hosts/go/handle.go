@@ -87,7 +87,7 @@ func (h *Handle) prepare(g *generation) {
 				n.SetStrings(name, v)
 			case []any:
 				if id := n.AttributeID(name); id >= 0 {
-					n.SetStrings(name, strings(v))
+					n.SetStrings(name, stringList(v))
 				}
 			default:
 				if f, ok := number(v); ok {
@@ -119,7 +119,7 @@ func (h *Handle) prepare(g *generation) {
 		case []string:
 			e.Strings(uint32(id), v)
 		case []any:
-			e.Strings(uint32(id), strings(v))
+			e.Strings(uint32(id), stringList(v))
 		default:
 			if f, ok := number(v); ok {
 				e.Number(uint32(id), f)
@@ -132,7 +132,7 @@ func (h *Handle) prepare(g *generation) {
 	h.encoded = e.Bytes()
 }
 
-func strings(list []any) []string {
+func stringList(list []any) []string {
 	out := make([]string, len(list))
 	for i, v := range list {
 		out[i], _ = v.(string)
@@ -140,73 +140,92 @@ func strings(list []any) []string {
 	return out
 }
 
-// eval is one check of flag key as type t. It returns the answering generation and flag (nil
-// when the default is served for a reason outside the engine) and the result.
-func (h *Handle) eval(key string, t core.Type) (d Detail, val *catalog.Value) {
+// eval is one check of flag key as type t: the engine's result and the flag and snapshot
+// that answered, or — when no engine result exists (no snapshot, unknown flag, unusable
+// context, engine failure) — an error code and cause. It allocates nothing on success.
+func (h *Handle) eval(key string, t core.Type) (r core.Result, f *catalog.Flag, g *generation, code ErrorCode, err error) {
 	for {
-		g := h.c.gen.Load()
+		g = h.c.gen.Load()
 		if g == nil {
 			if h.c.closed.Load() {
-				return errDetail(key, ErrorGeneral, ErrClosed, -1), nil
+				return r, nil, nil, ErrorGeneral, ErrClosed
 			}
-			return errDetail(key, ErrorProviderNotReady, ErrNotReady, -1), nil
+			return r, nil, nil, ErrorProviderNotReady, ErrNotReady
 		}
-		fi, f := g.cat.Lookup(key)
+		var fi int32
+		fi, f = g.cat.Lookup(key)
 		if f == nil {
-			return errDetail(key, ErrorFlagNotFound, nil, g.cat.Version), nil
+			return r, nil, g, ErrorFlagNotFound, nil
 		}
 		if h.err != nil {
-			return errDetail(key, ErrorInvalidContext, h.err, g.cat.Version), nil
+			return r, f, g, ErrorInvalidContext, h.err
 		}
-		var r core.Result
-		switch {
-		case f.Static:
-			r = f.StaticResult(t)
-		case g.ev != nil:
-			if h.gen != g {
-				h.prepare(g)
-			}
-			r = g.ev.EvaluateTyped(int(fi), h.native, t)
-		default:
-			if h.gen != g {
-				h.prepare(g)
-			}
-			sl, err := g.pool.Acquire(h.prefer)
-			if err == pool.ErrRetired {
-				continue // a newer snapshot was swapped in: use it
-			}
-			if err != nil {
-				return errDetail(key, ErrorGeneral, err, g.cat.Version), nil
-			}
-			h.prefer = sl.Index()
-			if sl.ContextID != h.id {
-				if err := sl.In.SetContext(h.encoded); err != nil {
-					return h.fail(sl, key, ErrorInvalidContext, err, g), nil
-				}
-				sl.ContextID = h.id
-			}
-			r = sl.In.EvaluateTyped(fi, t)
-			if sl.In.Broken() {
-				return h.fail(sl, key, ErrorGeneral, sl.In.Err(), g), nil
-			}
-			sl.Release()
+		if f.Static {
+			return f.StaticResult(t), f, g, ErrorNone, nil
 		}
-		d, v := detailOf(key, f, r, g)
-		return d, v
+		if h.gen != g {
+			h.prepare(g)
+		}
+		if g.ev != nil {
+			return g.ev.EvaluateTyped(int(fi), h.native, t), f, g, ErrorNone, nil
+		}
+		sl, err := g.pool.Acquire(h.prefer)
+		if err == pool.ErrRetired {
+			continue // a newer snapshot was swapped in: use it
+		}
+		if err != nil {
+			return r, f, g, ErrorGeneral, err
+		}
+		h.prefer = sl.Index()
+		if sl.ContextID != h.id {
+			if err := sl.In.SetContext(h.encoded); err != nil {
+				code, err = h.fail(sl, ErrorInvalidContext, err)
+				return r, f, g, code, err
+			}
+			sl.ContextID = h.id
+		}
+		r = sl.In.EvaluateTyped(fi, t)
+		if sl.In.Broken() {
+			code, err = h.fail(sl, ErrorGeneral, sl.In.Err())
+			return r, f, g, code, err
+		}
+		sl.Release()
+		return r, f, g, ErrorNone, nil
 	}
 }
 
 // fail ends a wasm check that went wrong: a broken instance is discarded (and replaced in
 // the background), a usable one released.
-func (h *Handle) fail(sl *pool.Slot, key string, code ErrorCode, err error, g *generation) Detail {
+func (h *Handle) fail(sl *pool.Slot, code ErrorCode, err error) (ErrorCode, error) {
 	if sl.In.Broken() {
-		code = ErrorGeneral
 		sl.Discard()
-	} else {
-		sl.ContextID = 0
-		sl.Release()
+		return ErrorGeneral, err
 	}
-	return errDetail(key, code, err, g.cat.Version)
+	sl.ContextID = 0
+	sl.Release()
+	return code, err
+}
+
+// value returns the served value of a successful check, nil for the caller's default.
+func value(r core.Result, f *catalog.Flag, code ErrorCode) *catalog.Value {
+	if code != ErrorNone {
+		return nil
+	}
+	v, _ := f.Value(r)
+	return v
+}
+
+// detail runs a check and dresses it as a Detail.
+func (h *Handle) detail(key string, t core.Type) (Detail, *catalog.Value) {
+	r, f, g, code, err := h.eval(key, t)
+	version := int64(-1)
+	if g != nil {
+		version = g.cat.Version
+	}
+	if code != ErrorNone {
+		return errDetail(key, code, err, version), nil
+	}
+	return detailOf(key, f, r, g)
 }
 
 func detailOf(key string, f *catalog.Flag, r core.Result, g *generation) (Detail, *catalog.Value) {
@@ -232,15 +251,23 @@ func errDetail(key string, code ErrorCode, err error, version int64) Detail {
 	return Detail{Variation: -1, Reason: ReasonError, ErrorCode: code, Err: &EvalError{Flag: key, Code: code, Err: err}, Version: version}
 }
 
+// eval0 is eval for the value-only getters.
+func (h *Handle) eval0(key string, t core.Type) (core.Result, *catalog.Flag, ErrorCode) {
+	r, f, _, code, _ := h.eval(key, t)
+	return r, f, code
+}
+
 // Bool returns the value of a boolean flag, or def on any failure.
 func (h *Handle) Bool(key string, def bool) bool {
-	v, _ := h.BoolDetail(key, def)
-	return v
+	if v := value(h.eval0(key, core.TypeBool)); v != nil {
+		return v.Bool
+	}
+	return def
 }
 
 // BoolDetail is Bool with the detail of the check.
 func (h *Handle) BoolDetail(key string, def bool) (bool, Detail) {
-	d, v := h.eval(key, core.TypeBool)
+	d, v := h.detail(key, core.TypeBool)
 	if v == nil {
 		return def, d
 	}
@@ -249,13 +276,15 @@ func (h *Handle) BoolDetail(key string, def bool) (bool, Detail) {
 
 // String returns the value of a string flag, or def on any failure.
 func (h *Handle) String(key string, def string) string {
-	v, _ := h.StringDetail(key, def)
-	return v
+	if v := value(h.eval0(key, core.TypeString)); v != nil {
+		return v.Str
+	}
+	return def
 }
 
 // StringDetail is String with the detail of the check.
 func (h *Handle) StringDetail(key string, def string) (string, Detail) {
-	d, v := h.eval(key, core.TypeString)
+	d, v := h.detail(key, core.TypeString)
 	if v == nil {
 		return def, d
 	}
@@ -264,13 +293,15 @@ func (h *Handle) StringDetail(key string, def string) (string, Detail) {
 
 // Float returns the value of a number flag, or def on any failure.
 func (h *Handle) Float(key string, def float64) float64 {
-	v, _ := h.FloatDetail(key, def)
-	return v
+	if v := value(h.eval0(key, core.TypeNumber)); v != nil {
+		return v.Num
+	}
+	return def
 }
 
 // FloatDetail is Float with the detail of the check.
 func (h *Handle) FloatDetail(key string, def float64) (float64, Detail) {
-	d, v := h.eval(key, core.TypeNumber)
+	d, v := h.detail(key, core.TypeNumber)
 	if v == nil {
 		return def, d
 	}
@@ -280,13 +311,15 @@ func (h *Handle) FloatDetail(key string, def float64) (float64, Detail) {
 // Int returns the value of a number flag as an integer, or def on any failure — including a
 // served value with a fraction or beyond ±2^53 (TYPE_MISMATCH), so every host agrees.
 func (h *Handle) Int(key string, def int64) int64 {
-	v, _ := h.IntDetail(key, def)
-	return v
+	if v := value(h.eval0(key, core.TypeInteger)); v != nil {
+		return int64(v.Num)
+	}
+	return def
 }
 
 // IntDetail is Int with the detail of the check.
 func (h *Handle) IntDetail(key string, def int64) (int64, Detail) {
-	d, v := h.eval(key, core.TypeInteger)
+	d, v := h.detail(key, core.TypeInteger)
 	if v == nil {
 		return def, d
 	}
@@ -302,7 +335,7 @@ func (h *Handle) JSON(key string, def json.RawMessage) json.RawMessage {
 
 // JSONDetail is JSON with the detail of the check.
 func (h *Handle) JSONDetail(key string, def json.RawMessage) (json.RawMessage, Detail) {
-	d, v := h.eval(key, core.TypeJSON)
+	d, v := h.detail(key, core.TypeJSON)
 	if v == nil {
 		return def, d
 	}
@@ -346,13 +379,15 @@ func (h *Handle) All() Flags {
 		h.prefer = sl.Index()
 		if sl.ContextID != h.id {
 			if err := sl.In.SetContext(h.encoded); err != nil {
-				return Flags{d: h.fail(sl, "", ErrorInvalidContext, err, g)}
+				code, err := h.fail(sl, ErrorInvalidContext, err)
+				return Flags{d: errDetail("", code, err, g.cat.Version)}
 			}
 			sl.ContextID = h.id
 		}
 		out = sl.In.EvaluateAll(out)
 		if sl.In.Broken() {
-			return Flags{d: h.fail(sl, "", ErrorGeneral, sl.In.Err(), g)}
+			code, err := h.fail(sl, ErrorGeneral, sl.In.Err())
+			return Flags{d: errDetail("", code, err, g.cat.Version)}
 		}
 		sl.Release()
 		return Flags{g: g, results: out}

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// racyWindow is how recent a modification must be for File to distrust mod time and size.
+const racyWindow = 2 * time.Second
+
 // DefaultPollInterval is how often File looks at its file when no interval is given.
 const DefaultPollInterval = time.Second
 
@@ -32,9 +35,7 @@ func (f *File) Run(ctx context.Context, sink Sink) {
 		interval = DefaultPollInterval
 	}
 	var (
-		seen    bool // mod time and size below belong to the last delivered read
-		modTime time.Time
-		size    int64
+		last    os.FileInfo // stat taken before the last delivered read; nil: read next time
 		lastErr string
 		failed  bool
 	)
@@ -49,7 +50,7 @@ func (f *File) Run(ctx context.Context, sink Sink) {
 				lastErr = msg
 			}
 			failed = true
-		case failed || !seen || !fi.ModTime().Equal(modTime) || fi.Size() != size:
+		case failed || last == nil || !os.SameFile(fi, last) || !fi.ModTime().Equal(last.ModTime()) || fi.Size() != last.Size():
 			data, err := os.ReadFile(f.Path)
 			if err != nil {
 				if msg := err.Error(); !failed || msg != lastErr {
@@ -60,8 +61,14 @@ func (f *File) Run(ctx context.Context, sink Sink) {
 				break
 			}
 			// Remember the stat taken before the read: a write racing with the read changes
-			// the mod time again and is picked up by the next poll.
-			seen, modTime, size = true, fi.ModTime(), fi.Size()
+			// the mod time again and is picked up by the next poll. A file modified within
+			// the last two seconds is read again on the next poll too, because a second write
+			// of the same size within the filesystem's timestamp granularity leaves mod time
+			// and size unchanged (the sink ignores a snapshot it already serves).
+			last = fi
+			if time.Since(fi.ModTime()) < racyWindow {
+				last = nil
+			}
 			if err := sink.Snapshot(data); err != nil {
 				if msg := err.Error(); !failed || msg != lastErr {
 					lastErr = msg
