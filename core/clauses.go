@@ -6,67 +6,120 @@ import (
 	"github.com/vexil-flags/vexil/core/model"
 )
 
-// matchClause applies one clause. A missing attribute never matches, negated or not; only
-// exists and the segment operators look past that. The operator is switched on once, and each
-// case loops over the pre-parsed values of its own type: this is the hottest code in the engine.
-func (e *Evaluator) matchClause(c *model.Clause, ctx *Context) bool {
-	a := &ctx.attrs[c.Attr]
-	var m bool
-	switch c.Op {
-	case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
+// matchRule applies a rule's clauses, all or any.
+func (e *Evaluator) matchRule(rule *model.Rule, ctx *Context) bool {
+	return e.matchClauses(rule.Clauses, rule.MatchAny, ctx)
+}
+
+// matchClauses applies clauses, all or any (one clause alone is its own match). This is the hottest code in the engine, so
+// the clause loop and the operator switch share one function (no call per clause), each
+// operator tests the common attribute kind first, and everything decidable at load time was
+// decided there: string lists prepared for lookup (model.StringList), comparison values reduced
+// to one bound, negations folded into Clause.Flip.
+//
+// A missing attribute never matches, negated or not; only exists and the segment operators
+// look past that.
+func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context) bool {
+	for ci := range clauses {
+		c := &clauses[ci]
+		a := &ctx.attrs[c.Attr]
+		var m bool
+		switch c.Op {
+		case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
+			switch a.kind {
+			case attrString:
+				m = c.Set.Has(a.s, a.head)
+			case attrAbsent:
+				goto missing
+			case attrNumber:
+				for _, v := range c.Numbers {
+					if a.n == v {
+						m = true
+						break
+					}
+				}
+			case attrBool:
+				for _, v := range c.Bools {
+					if a.b == v {
+						m = true
+						break
+					}
+				}
+			case attrList:
+				for _, s := range a.list {
+					if c.Set.Has(s, model.Head(s)) {
+						m = true
+						break
+					}
+				}
+			}
+		case model.OpStartsWith:
+			if a.kind != attrString {
+				goto other
+			}
+			for _, v := range c.Strings {
+				if len(a.s) >= len(v) && a.s[:len(v)] == v {
+					m = true
+					break
+				}
+			}
+		case model.OpContains:
+			switch a.kind {
+			case attrString:
+				m = containsAny(a.s, c.Strings)
+			case attrList:
+				for _, s := range a.list {
+					if containsAny(s, c.Strings) {
+						m = true
+						break
+					}
+				}
+			case attrAbsent:
+				goto missing
+			}
+		case model.OpEndsWith:
+			if a.kind != attrString {
+				goto other
+			}
+			for _, v := range c.Strings {
+				if len(a.s) >= len(v) && a.s[len(a.s)-len(v):] == v {
+					m = true
+					break
+				}
+			}
+		case model.OpLt, model.OpLte, model.OpGt, model.OpGte:
+			switch a.kind {
+			case attrNumber:
+				m = compareBound(c, a.n)
+			case attrAbsent:
+				goto missing
+			}
+		case model.OpSemverEq, model.OpSemverLt, model.OpSemverLte, model.OpSemverGt, model.OpSemverGte:
+			if a.kind != attrString {
+				goto other
+			}
+			m = matchSemverAttr(c, a)
+		case model.OpInSegment, model.OpNotInSegment:
+			for _, si := range c.Segments {
+				if e.inSegment(&e.snap.Segments[si], ctx) {
+					m = true
+					break
+				}
+			}
+		case model.OpExists:
+			m = a.kind != attrAbsent
+		default:
+			goto other
+		}
+		goto decided
+	other: // the remaining operators, and the uncommon attribute kinds of the string operators
 		switch a.kind {
 		case attrAbsent:
-			return false
+			goto missing
 		case attrString:
-			m = hasString(c, a.s)
+			m = matchString(c, a.s)
 		case attrNumber:
-			for _, v := range c.Numbers {
-				if a.n == v {
-					m = true
-					break
-				}
-			}
-		case attrBool:
-			for _, v := range c.Bools {
-				if a.b == v {
-					m = true
-					break
-				}
-			}
-		case attrList:
-			for _, s := range a.list {
-				if hasString(c, s) {
-					m = true
-					break
-				}
-			}
-		}
-		if c.Op == model.OpNotEquals || c.Op == model.OpNotIn {
-			m = !m
-		}
-	case model.OpLt, model.OpLte, model.OpGt, model.OpGte:
-		if a.kind == attrAbsent {
-			return false
-		}
-		m = a.kind == attrNumber && compareNumber(c, a.n)
-	case model.OpInSegment, model.OpNotInSegment:
-		for _, si := range c.Segments {
-			if e.inSegment(&e.snap.Segments[si], ctx) {
-				m = true
-				break
-			}
-		}
-		m = m != (c.Op == model.OpNotInSegment)
-	case model.OpExists:
-		m = a.kind != attrAbsent
-	default:
-		switch a.kind {
-		case attrAbsent:
-			return false
-		case attrString:
-			m = matchStringAttr(c, a)
-		case attrNumber:
-			m = (c.Op == model.OpBefore || c.Op == model.OpAfter) && compareTime(c, a.n)
+			m = (c.Op == model.OpBefore || c.Op == model.OpAfter) && compareBound(c, a.n)
 		case attrList:
 			for _, s := range a.list {
 				if matchString(c, s) {
@@ -75,79 +128,50 @@ func (e *Evaluator) matchClause(c *model.Clause, ctx *Context) bool {
 				}
 			}
 		}
-	}
-	return m != c.Negate
-}
-
-func hasString(c *model.Clause, s string) bool {
-	if c.StringSet != nil {
-		_, ok := c.StringSet[s]
-		return ok
-	}
-	for _, v := range c.Strings {
-		if v == s {
-			return true
+	decided:
+		if m != c.Flip {
+			if any {
+				return true
+			}
+			continue
+		}
+	missing:
+		if !any {
+			return false
 		}
 	}
-	return false
+	return !any
 }
 
-func compareNumber(c *model.Clause, n float64) bool {
-	for _, v := range c.Numbers {
-		switch c.Op {
-		case model.OpLt:
-			if n < v {
-				return true
-			}
-		case model.OpLte:
-			if n <= v {
-				return true
-			}
-		case model.OpGt:
-			if n > v {
-				return true
-			}
-		case model.OpGte:
-			if n >= v {
-				return true
-			}
-		}
+// compareBound applies an ordering operator to a number (lt, lte, gt, gte) or epoch
+// milliseconds (before, after), as floats: exact for every real value, and defined for huge
+// ones, where an int64 conversion would differ between platforms.
+func compareBound(c *model.Clause, n float64) bool {
+	switch c.Op {
+	case model.OpLt, model.OpBefore:
+		return n < c.Bound
+	case model.OpLte:
+		return n <= c.Bound
+	case model.OpGt, model.OpAfter:
+		return n > c.Bound
 	}
-	return false
+	return n >= c.Bound
 }
 
-// compareTime compares epoch milliseconds as floats: exact for every real value, and defined
-// for huge ones, where an int64 conversion would differ between platforms.
-func compareTime(c *model.Clause, n float64) bool {
-	for _, v := range c.Times {
-		if c.Op == model.OpBefore && n < float64(v) || c.Op == model.OpAfter && n > float64(v) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchString applies the string operators (contains, startsWith, endsWith, matches, before,
-// after, semver*) to one string: a string attribute or one element of a list.
+// matchString applies the string operators other than equality and contains (startsWith,
+// endsWith, matches, before, after, semver*) to one string: a string attribute or one element
+// of a list.
 func matchString(c *model.Clause, s string) bool {
 	switch c.Op {
-	case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
-		return hasString(c, s)
-	case model.OpContains:
-		for _, v := range c.Strings {
-			if strings.Contains(s, v) {
-				return true
-			}
-		}
 	case model.OpStartsWith:
 		for _, v := range c.Strings {
-			if len(s) >= len(v) && s[:len(v)] == v {
+			if strings.HasPrefix(s, v) {
 				return true
 			}
 		}
 	case model.OpEndsWith:
 		for _, v := range c.Strings {
-			if len(s) >= len(v) && s[len(s)-len(v):] == v {
+			if strings.HasSuffix(s, v) {
 				return true
 			}
 		}
@@ -159,7 +183,7 @@ func matchString(c *model.Clause, s string) bool {
 		}
 	case model.OpBefore, model.OpAfter:
 		if t, ok := model.ParseTime(s); ok {
-			return compareTime(c, float64(t))
+			return compareBound(c, float64(t))
 		}
 	case model.OpSemverEq, model.OpSemverLt, model.OpSemverLte, model.OpSemverGt, model.OpSemverGte:
 		if v, ok := model.ParseSemver(s); ok {
@@ -169,12 +193,9 @@ func matchString(c *model.Clause, s string) bool {
 	return false
 }
 
-// matchStringAttr is matchString for a string attribute, whose parsed version is cached in the
-// context so that a request parses it once however many flags compare it.
-func matchStringAttr(c *model.Clause, a *attr) bool {
-	if c.Op < model.OpSemverEq || c.Op > model.OpSemverGte {
-		return matchString(c, a.s)
-	}
+// matchSemverAttr is a semver clause on a string attribute, whose parsed version is cached in
+// the context so that a request parses it once however many flags compare it.
+func matchSemverAttr(c *model.Clause, a *attr) bool {
 	if a.ver == verUnknown {
 		a.ver = verInvalid
 		if v, ok := model.ParseSemver(a.s); ok {
@@ -186,22 +207,27 @@ func matchStringAttr(c *model.Clause, a *attr) bool {
 
 func matchSemver(c *model.Clause, v model.Semver) bool {
 	for _, w := range c.Versions {
-		cmp := model.CompareSemver(v, w)
-		var m bool
-		switch c.Op {
-		case model.OpSemverEq:
-			m = cmp == 0
-		case model.OpSemverLt:
-			m = cmp < 0
-		case model.OpSemverLte:
-			m = cmp <= 0
-		case model.OpSemverGt:
-			m = cmp > 0
-		case model.OpSemverGte:
-			m = cmp >= 0
-		}
-		if m {
+		if c.Accepts(model.CompareSemver(v, w)) {
 			return true
+		}
+	}
+	return false
+}
+
+// containsAny reports whether s contains any of subs. Attribute values are mostly short, where
+// a byte loop beats strings.Contains's general search.
+func containsAny(s string, subs []string) bool {
+	for _, v := range subs {
+		if len(s) > 32 || len(v) == 0 {
+			if strings.Contains(s, v) {
+				return true
+			}
+			continue
+		}
+		for i := 0; i+len(v) <= len(s); i++ {
+			if s[i] == v[0] && s[i:i+len(v)] == v {
+				return true
+			}
 		}
 	}
 	return false

@@ -22,6 +22,7 @@ type attr struct {
 	ver  verState // whether semver holds s parsed
 	n    float64
 	s    string
+	head uint64 // model.Head(s), for clause string lists
 	list []string
 	// semver caches s as a version, parsed on first use by a semver clause.
 	semver model.Semver
@@ -67,13 +68,13 @@ func (c *Context) Reset() {
 func (c *Context) ClearAttributes() { clear(c.attrs) }
 
 // SetTargetingKey sets the key used by targets, segments and default bucketing.
-func (c *Context) SetTargetingKey(key string) { c.attrs[0] = attr{kind: attrString, s: key} }
+func (c *Context) SetTargetingKey(key string) { c.attrs[0] = stringAttr(key) }
 
 // AttributeID returns the id of an attribute name, or -1 when the snapshot does not use it.
 func (c *Context) AttributeID(name string) int { return c.snap.AttributeID(name) }
 
 // SetString sets a string attribute; it reports false when the snapshot does not use name.
-func (c *Context) SetString(name, v string) bool { return c.set(name, attr{kind: attrString, s: v}) }
+func (c *Context) SetString(name, v string) bool { return c.set(name, stringAttr(v)) }
 
 // SetNumber sets a number attribute.
 func (c *Context) SetNumber(name string, v float64) bool {
@@ -92,7 +93,7 @@ func (c *Context) SetStrings(name string, v []string) bool {
 // SetStringID, SetNumberID, SetBoolID and SetStringsID set an attribute by its id (see
 // AttributeID; 0 is the targeting key), for hosts that resolve names once per snapshot.
 // Ids out of range are ignored.
-func (c *Context) SetStringID(id int, v string) { c.setID(id, attr{kind: attrString, s: v}) }
+func (c *Context) SetStringID(id int, v string) { c.setID(id, stringAttr(v)) }
 
 // SetNumberID sets a number attribute by id.
 func (c *Context) SetNumberID(id int, v float64) { c.setID(id, attr{kind: attrNumber, n: v}) }
@@ -102,6 +103,8 @@ func (c *Context) SetBoolID(id int, v bool) { c.setID(id, attr{kind: attrBool, b
 
 // SetStringsID sets a list-of-strings attribute by id; the context keeps the slice.
 func (c *Context) SetStringsID(id int, v []string) { c.setID(id, attr{kind: attrList, list: v}) }
+
+func stringAttr(s string) attr { return attr{kind: attrString, s: s, head: model.Head(s)} }
 
 func (c *Context) setID(id int, a attr) {
 	if id >= 0 && id < len(c.attrs) {

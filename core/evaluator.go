@@ -161,13 +161,3 @@ func targetFor(f *model.Flag, ctx *Context) int {
 	}
 	return f.TargetVariation(ctx.attrs[0].s)
 }
-
-// matchRule applies a rule's clauses, all or any.
-func (e *Evaluator) matchRule(rule *model.Rule, ctx *Context) bool {
-	for ci := range rule.Clauses {
-		if e.matchClause(&rule.Clauses[ci], ctx) == rule.MatchAny {
-			return rule.MatchAny
-		}
-	}
-	return !rule.MatchAny
-}

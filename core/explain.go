@@ -150,7 +150,7 @@ func (x *explainer) rule(rule *model.Rule, path string, ctx *Context) bool {
 	x.add(StepRule, path, rule.ID, false, "")
 	matched := !rule.MatchAny
 	for ci := range rule.Clauses {
-		if x.clause(&rule.Clauses[ci], path+".clauses["+strconv.Itoa(ci)+"]", ctx) == rule.MatchAny {
+		if x.clause(rule.Clauses, ci, path+".clauses["+strconv.Itoa(ci)+"]", ctx) == rule.MatchAny {
 			matched = rule.MatchAny
 			break
 		}
@@ -170,8 +170,10 @@ func (x *explainer) rule(rule *model.Rule, path string, ctx *Context) bool {
 	return matched
 }
 
-func (x *explainer) clause(c *model.Clause, path string, ctx *Context) bool {
-	m := x.e.matchClause(c, ctx)
+// clause explains clauses[i], matched alone by the evaluator's own matcher.
+func (x *explainer) clause(clauses []model.Clause, i int, path string, ctx *Context) bool {
+	c := &clauses[i]
+	m := x.e.matchClauses(clauses[i:i+1], false, ctx)
 	a := &ctx.attrs[c.Attr]
 	detail := c.Attribute + " " + attrJSON(a) + " "
 	if c.Negate {

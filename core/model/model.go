@@ -226,10 +226,21 @@ type Clause struct {
 	Attr      int // attribute id
 	Op        Operator
 	Negate    bool
+	// Flip inverts a clause's outcome: Negate, xor the operator's own negation (notEquals,
+	// notIn, notInSegment), so the evaluator tests one flag instead of two.
+	Flip bool
 
-	Strings   []string
-	StringSet map[string]struct{} // Strings as a set when there are many
-	Numbers   []float64
+	Strings []string
+	// Set is Strings prepared for equality lookups (equals, in and their negations).
+	Set     StringList
+	Numbers []float64
+	// Bound is the one value an ordering comparison (lt, lte, gt, gte, before, after) has to
+	// pass: a clause matches when any value does, so lt, lte and before need only the largest
+	// and gt, gte and after the smallest. ±Inf when there are no values, which nothing passes.
+	Bound float64
+	// cmpMask holds the comparison outcomes a semver operator accepts: bit 0 for less, 1 for
+	// equal, 2 for greater.
+	cmpMask uint8
 	Bools     []bool
 	Times     []int64 // epoch ms
 	Versions  []Semver
@@ -246,3 +257,7 @@ type Segment struct {
 	Rules       []Rule
 	Rejected    bool
 }
+
+// Accepts reports whether a semver clause is satisfied by a comparison outcome (-1, 0 or 1) of
+// the context's version against one of its values.
+func (c *Clause) Accepts(cmp int) bool { return c.cmpMask>>uint(cmp+1)&1 != 0 }

@@ -17,8 +17,9 @@ const (
 	maxKeyBytes = 256
 	// MaxPrerequisiteDepth bounds prerequisite chains, and with them the evaluator's recursion.
 	MaxPrerequisiteDepth = 32
-	// Fixed-size string lists at or above this length are matched through a hash set.
-	setThreshold = 8
+	// String lists at or above this length are matched through a hash set; shorter ones by a
+	// scan of their heads (see Head), which is faster up to about this length.
+	setThreshold = 16
 	fullWeight   = 100000
 )
 
@@ -1352,6 +1353,7 @@ func (p *parser) clause(v *val, at *path, inSegment bool) Clause {
 		p.problem(&aat, "required")
 	}
 	c.Attr = p.intern(c.Attribute)
+	c.Flip = c.Negate != (c.Op == OpNotEquals || c.Op == OpNotIn || c.Op == OpNotInSegment)
 	vt := c.Op.valueType()
 	if vt == valuesNone {
 		return c
@@ -1372,10 +1374,36 @@ func (p *parser) clause(v *val, at *path, inSegment bool) Clause {
 	if (c.Op == OpEquals || c.Op == OpNotEquals) && n != 1 {
 		p.problem(&vat, c.Op.String()+" takes exactly one value")
 	}
-	if len(c.Strings) >= setThreshold {
-		c.StringSet = set(c.Strings)
+	if vt == valuesScalar {
+		c.Set = newStringList(c.Strings)
 	}
+	c.Bound = bound(&c)
+	c.cmpMask = cmpMasks[c.Op]
 	return c
+}
+
+// cmpMasks gives each semver operator's Clause.cmpMask.
+var cmpMasks = [opCount]uint8{OpSemverEq: 0b010, OpSemverLt: 0b001, OpSemverLte: 0b011, OpSemverGt: 0b100, OpSemverGte: 0b110}
+
+// bound computes Clause.Bound.
+func bound(c *Clause) float64 {
+	lowest := c.Op == OpGt || c.Op == OpGte || c.Op == OpAfter
+	b := math.Inf(1)
+	if !lowest {
+		b = math.Inf(-1)
+	}
+	take := func(v float64) {
+		if lowest == (v < b) {
+			b = v
+		}
+	}
+	for _, v := range c.Numbers {
+		take(v)
+	}
+	for _, t := range c.Times {
+		take(float64(t))
+	}
+	return b
 }
 
 func (p *parser) clauseValue(c *Clause, vt valueType, e *val, at *path) {
