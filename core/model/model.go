@@ -240,12 +240,12 @@ type Clause struct {
 	Bound float64
 	// cmpMask holds the comparison outcomes a semver operator accepts: bit 0 for less, 1 for
 	// equal, 2 for greater.
-	cmpMask uint8
-	Bools     []bool
-	Times     []int64 // epoch ms
-	Versions  []Semver
-	Regexps   []*regexp.Regexp
-	Segments  []int // indices into Snapshot.Segments
+	cmpMask  uint8
+	Bools    []bool
+	Times    []int64 // epoch ms
+	Versions []Semver
+	Regexps  []*regexp.Regexp
+	Segments []int // indices into Snapshot.Segments
 }
 
 // Segment is a named, reusable group of contexts.
