@@ -17,6 +17,10 @@ const (
 	maxKeyBytes = 256
 	// MaxPrerequisiteDepth bounds prerequisite chains, and with them the evaluator's recursion.
 	MaxPrerequisiteDepth = 32
+	// MaxVariations and MaxRules bound a flag's variations and rules so that every index fits
+	// the 13 bits the wasm ABI's packed result gives it (index + 1, 0 meaning none).
+	MaxVariations = 1<<13 - 1
+	MaxRules      = 1<<13 - 1
 	// String lists at or above this length are matched through a hash set; shorter ones by a
 	// scan of their heads (see Head), which is faster up to about this length.
 	setThreshold = 16
@@ -888,6 +892,10 @@ func (p *parser) flag(v *val) {
 	}
 	// Fields that refer to variations or other fields are read once those are known.
 	n := len(f.Variations)
+	if n > MaxVariations {
+		vat := at.at("variations")
+		p.problem(&vat, "at most "+strconv.Itoa(MaxVariations)+" variations, found "+strconv.Itoa(n))
+	}
 	if haveOff {
 		oat := at.at("offVariation")
 		p.variationIndex(f.OffVariation, n, &oat)
@@ -964,6 +972,9 @@ func (p *parser) flag(v *val) {
 				p.rules.push(r)
 			}
 			f.Rules = p.rules.take(m)
+			if len(f.Rules) > MaxRules {
+				p.problem(&rat, "at most "+strconv.Itoa(MaxRules)+" rules, found "+strconv.Itoa(len(f.Rules)))
+			}
 		}
 	}
 	fat := at.at("fallthrough")

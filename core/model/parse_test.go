@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -214,5 +216,49 @@ func TestCompactJSON(t *testing.T) {
 	in := "{ \"a\" : [ 1, 2 ],\n \"b\": \"x y\\\" z\" }"
 	if got, want := compactJSON(in), `{"a":[1,2],"b":"x y\" z"}`; got != want {
 		t.Fatalf("compactJSON = %s, want %s", got, want)
+	}
+}
+
+// Variation and rule counts stop where the packed result's 13-bit fields do: the largest flag
+// that fits loads, one more of either is rejected by name.
+func TestPackedIndexLimits(t *testing.T) {
+	flag := func(variations, rules int) string {
+		var b strings.Builder
+		b.WriteString(`{"key":"big","enabled":true,"variations":[`)
+		for i := 0; i < variations; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(i))
+		}
+		b.WriteString(`],"rules":[`)
+		for i := 0; i < rules; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"clauses":[{"attribute":"n","op":"equals","values":[%d]}],"variation":%d}`, i, variations-1)
+		}
+		b.WriteString(`],"fallthrough":{"variation":0}}`)
+		return b.String()
+	}
+	for _, c := range []struct {
+		variations, rules int
+		want              string
+	}{
+		{MaxVariations, MaxRules, ""},
+		{MaxVariations + 1, 1, "flags[0].variations: at most 8191 variations, found 8192"},
+		{2, MaxRules + 1, "flags[0].rules: at most 8191 rules, found 8192"},
+	} {
+		s, err := Parse([]byte(wrap(flag(c.variations, c.rules))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, p := range s.Problems {
+			got += p.String()
+		}
+		if got != c.want || s.Flags[0].Rejected != (c.want != "") {
+			t.Errorf("%d variations, %d rules: problems %q (rejected %v), want %q", c.variations, c.rules, got, s.Flags[0].Rejected, c.want)
+		}
 	}
 }
