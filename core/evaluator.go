@@ -14,10 +14,23 @@ const maxSafeInteger = 1 << 53
 // use; each goroutine brings its own Context.
 type Evaluator struct {
 	snap *model.Snapshot
+	// static holds, by flag index, the result of each static flag (model.Flag.Static), worked
+	// out once here; the other flags' entries have Flag -1.
+	static []Result
 }
 
 // New returns an evaluator over a compiled snapshot.
-func New(s *model.Snapshot) *Evaluator { return &Evaluator{snap: s} }
+func New(s *model.Snapshot) *Evaluator {
+	e := &Evaluator{snap: s, static: make([]Result, len(s.Flags))}
+	empty := &Context{snap: s, attrs: make([]attr, len(s.Attributes))}
+	for i := range s.Flags {
+		e.static[i].Flag = -1
+		if s.Flags[i].Static {
+			e.static[i] = e.result(i, empty)
+		}
+	}
+	return e
+}
 
 // Load parses and compiles a snapshot and returns its evaluator. Problems with single flags do
 // not fail the load: they are listed in Snapshot().Problems and those flags evaluate to
@@ -49,6 +62,9 @@ func (e *Evaluator) Evaluate(i int, ctx *Context) Result {
 	}
 	if ctx == nil || ctx.snap != e.snap {
 		return errorResult(int32(i), ErrorInvalidContext)
+	}
+	if r := e.static[i]; r.Flag >= 0 {
+		return r
 	}
 	return e.result(i, ctx)
 }
@@ -94,8 +110,11 @@ func (e *Evaluator) EvaluateAll(ctx *Context, out []Result) []Result {
 		}
 		return out
 	}
-	for i := range e.snap.Flags {
-		out = append(out, e.result(i, ctx))
+	for i, r := range e.static {
+		if r.Flag < 0 {
+			r = e.result(i, ctx)
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -103,10 +122,10 @@ func (e *Evaluator) EvaluateAll(ctx *Context, out []Result) []Result {
 // StaticResult returns the result of a flag that serves the same to every context (see
 // model.Flag.Static), so hosts can answer it without evaluating.
 func (e *Evaluator) StaticResult(i int) (Result, bool) {
-	if i < 0 || i >= len(e.snap.Flags) || !e.snap.Flags[i].Static {
+	if i < 0 || i >= len(e.static) || e.static[i].Flag < 0 {
 		return Result{}, false
 	}
-	return e.result(i, &Context{snap: e.snap, attrs: make([]attr, len(e.snap.Attributes))}), true
+	return e.static[i], true
 }
 
 func (e *Evaluator) result(i int, ctx *Context) Result {
@@ -159,5 +178,5 @@ func targetFor(f *model.Flag, ctx *Context) int {
 	if len(f.Targets) == 0 || ctx.attrs[0].kind != attrString {
 		return -1
 	}
-	return f.TargetVariation(ctx.attrs[0].s)
+	return f.TargetVariation(ctx.attrs[0].s, ctx.attrs[0].head)
 }

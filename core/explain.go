@@ -207,11 +207,11 @@ func (x *explainer) segment(si int, ctx *Context) bool {
 	s := &x.e.snap.Segments[si]
 	path := "segments[" + string(AppendJSONString(nil, s.Key)) + "]"
 	if key := &ctx.attrs[0]; key.kind == attrString {
-		if _, ok := s.Included[key.s]; ok {
+		if s.Included.Has(key.s, key.head) {
 			x.add(StepSegment, path, s.Key, true, "targetingKey "+attrJSON(key)+" is included")
 			return true
 		}
-		if _, ok := s.Excluded[key.s]; ok {
+		if s.Excluded.Has(key.s, key.head) {
 			x.add(StepSegment, path, s.Key, false, "targetingKey "+attrJSON(key)+" is excluded")
 			return false
 		}

@@ -6,10 +6,10 @@ import "github.com/vexil-flags/vexil/core/model"
 // matching segment rule puts the context in.
 func (e *Evaluator) inSegment(s *model.Segment, ctx *Context) bool {
 	if key := &ctx.attrs[0]; key.kind == attrString {
-		if _, ok := s.Included[key.s]; ok {
+		if s.Included.Has(key.s, key.head) {
 			return true
 		}
-		if _, ok := s.Excluded[key.s]; ok {
+		if s.Excluded.Has(key.s, key.head) {
 			return false
 		}
 	}

@@ -138,13 +138,16 @@ type Flag struct {
 	// fallthrough, or disabled. Hosts may answer them without entering the engine.
 	Static bool
 
-	targets map[string]int // targeting key → variation, first target wins
+	// targetKeys lists every targeted key, in document order; targetVars[i] is the variation
+	// of targetKeys' i-th key. A key listed twice is found first, so the first target wins.
+	targetKeys StringList
+	targetVars []int32
 }
 
-// TargetVariation returns the variation a targeting key is pinned to, or -1.
-func (f *Flag) TargetVariation(key string) int {
-	if v, ok := f.targets[key]; ok {
-		return v
+// TargetVariation returns the variation a targeting key, whose Head is head, is pinned to, or -1.
+func (f *Flag) TargetVariation(key string, head uint64) int {
+	if i := f.targetKeys.Index(key, head); i >= 0 {
+		return int(f.targetVars[i])
 	}
 	return -1
 }
@@ -252,8 +255,8 @@ type Clause struct {
 type Segment struct {
 	Key         string
 	Description string
-	Included    map[string]struct{}
-	Excluded    map[string]struct{}
+	Included    StringList
+	Excluded    StringList
 	Rules       []Rule
 	Rejected    bool
 }

@@ -752,9 +752,9 @@ func (p *parser) segment(v *val) {
 			case "description":
 				seg.Description, _ = p.str(v, &fat)
 			case "included":
-				seg.Included = set(p.strings(v, &fat))
+				seg.Included = NewStringList(p.strings(v, &fat))
 			case "excluded":
-				seg.Excluded = set(p.strings(v, &fat))
+				seg.Excluded = NewStringList(p.strings(v, &fat))
 			case "rules":
 				if p.array(v, &fat) {
 					m := p.rules.mark()
@@ -780,14 +780,6 @@ func (p *parser) segment(v *val) {
 	seg.Rejected = p.rejected
 	p.s.Segments = append(p.s.Segments, seg)
 	p.index++
-}
-
-func set(keys []string) map[string]struct{} {
-	m := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		m[k] = struct{}{}
-	}
-	return m
 }
 
 // --- flags ---
@@ -923,14 +915,13 @@ func (p *parser) flag(v *val) {
 			}
 			f.Targets = p.targets.take(m)
 			if keys > 0 {
-				// The first target of a key wins: written last to first, it is written last.
-				f.targets = make(map[string]int, keys)
-				for i := len(f.Targets) - 1; i >= 0; i-- {
-					t := &f.Targets[i]
-					for j := len(t.Values) - 1; j >= 0; j-- {
-						f.targets[t.Values[j]] = t.Variation
+				all, vars := make([]string, 0, keys), make([]int32, 0, keys)
+				for i := range f.Targets {
+					for _, k := range f.Targets[i].Values {
+						all, vars = append(all, k), append(vars, int32(f.Targets[i].Variation))
 					}
 				}
+				f.targetKeys, f.targetVars = NewStringList(all), vars
 			}
 		}
 	}
@@ -1386,7 +1377,7 @@ func (p *parser) clause(v *val, at *path, inSegment bool) Clause {
 		p.problem(&vat, c.Op.String()+" takes exactly one value")
 	}
 	if vt == valuesScalar {
-		c.Set = newStringList(c.Strings)
+		c.Set = NewStringList(c.Strings)
 	}
 	c.Bound = bound(&c)
 	c.cmpMask = cmpMasks[c.Op]

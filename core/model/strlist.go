@@ -16,18 +16,24 @@ func Head(s string) uint64 {
 	return h
 }
 
-// StringList is a clause's string values prepared for lookup: short lists are scanned by head,
-// long ones (setThreshold and more) go through a hash set.
+// StringList is a list of strings prepared for lookup — a clause's values, a flag's target
+// keys, a segment's included or excluded keys: short lists are scanned by head, long ones
+// (setThreshold and more) go through a hash map.
 type StringList struct {
 	heads []uint64
 	strs  []string
-	set   map[string]struct{}
+	index map[string]int32
 }
 
-func newStringList(strs []string) StringList {
+// NewStringList prepares strs (kept, not copied) for lookup. A string listed twice is found at
+// its first position.
+func NewStringList(strs []string) StringList {
 	l := StringList{strs: strs}
 	if len(strs) >= setThreshold {
-		l.set = set(strs)
+		l.index = make(map[string]int32, len(strs))
+		for i := len(strs) - 1; i >= 0; i-- {
+			l.index[strs[i]] = int32(i)
+		}
 		return l
 	}
 	l.heads = make([]uint64, len(strs))
@@ -37,16 +43,24 @@ func newStringList(strs []string) StringList {
 	return l
 }
 
-// Has reports whether s, whose Head is head, is in the list.
-func (l *StringList) Has(s string, head uint64) bool {
-	if l.set != nil {
-		_, ok := l.set[s]
-		return ok
+// Len returns the number of strings in the list.
+func (l *StringList) Len() int { return len(l.strs) }
+
+// Index returns the first position of s, whose Head is head, or -1.
+func (l *StringList) Index(s string, head uint64) int {
+	if l.index != nil {
+		if i, ok := l.index[s]; ok {
+			return int(i)
+		}
+		return -1
 	}
 	for i, h := range l.heads {
 		if h == head && (len(s) <= 7 || l.strs[i] == s) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
+
+// Has reports whether s, whose Head is head, is in the list.
+func (l *StringList) Has(s string, head uint64) bool { return l.Index(s, head) >= 0 }

@@ -10,7 +10,7 @@ import (
 // strings that share their first seven bytes, differ only in length, or are longer than 255.
 func TestStringList(t *testing.T) {
 	long := strings.Repeat("x", 300)
-	values := []string{"", "a", "DE", "1234567", "12345678", "12345679", "prefix-one", "prefix-two",
+	values := []string{"", "a", "DE", "a", "DE", "1234567", "12345678", "12345679", "prefix-one", "prefix-two",
 		"ünïcødé", long, long + "y", "\x00", "a\x00"}
 	probes := append([]string{"b", "123456", "1234567x", "12345670", "prefix-", "prefix-three", long[:299],
 		long + "z", "ünïcød", "\x00\x00"}, values...)
@@ -20,17 +20,19 @@ func TestStringList(t *testing.T) {
 			for i := 0; i < extra; i++ {
 				list = append(list, fmt.Sprintf("filler-%d", i))
 			}
-			l := newStringList(list)
-			if (l.set != nil) != (len(list) >= setThreshold) {
-				t.Fatalf("%d values: set = %v", len(list), l.set != nil)
+			l := NewStringList(list)
+			if (l.index != nil) != (len(list) >= setThreshold) {
+				t.Fatalf("%d values: hashed = %v", len(list), l.index != nil)
 			}
 			for _, p := range probes {
-				want := false
-				for _, v := range list {
-					want = want || v == p
+				want := -1
+				for i := len(list) - 1; i >= 0; i-- {
+					if list[i] == p {
+						want = i
+					}
 				}
-				if got := l.Has(p, Head(p)); got != want {
-					t.Errorf("%d values: Has(%q) = %v, want %v", len(list), p, got, want)
+				if got := l.Index(p, Head(p)); got != want || l.Has(p, Head(p)) != (want >= 0) {
+					t.Errorf("%d values: Index(%q) = %d, want %d", len(list), p, got, want)
 				}
 			}
 		}
