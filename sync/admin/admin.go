@@ -77,6 +77,7 @@ func Handler(cfg Config) http.Handler {
 	route("GET /environments/{env}/keys", a.getKeys)
 	route("POST /environments/{env}/keys/{kind}/rotate", a.rotateKey)
 	route("GET /environments/{env}/snapshot", a.getSnapshot)
+	route("POST /environments/{env}/import", a.importSnapshot)
 	route("GET /environments/{env}/flags", a.listFlags)
 	route("POST /environments/{env}/flags", a.createFlag)
 	route("GET /environments/{env}/flags/{key}", a.getFlag)

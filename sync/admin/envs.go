@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/vexil-flags/vexil/sync/flagdoc"
 	"github.com/vexil-flags/vexil/sync/store"
@@ -91,4 +92,56 @@ func (a *api) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	setETag(w, st.Version)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(st.Snapshot(st.Version), '\n'))
+}
+
+// importBody is a snapshot; its environment and version are informational here.
+type importBody struct {
+	SchemaVersion int               `json:"schemaVersion,omitempty"`
+	Environment   string            `json:"environment,omitempty"`
+	Version       uint64            `json:"version,omitempty"`
+	Flags         []flagdoc.Flag    `json:"flags,omitempty"`
+	Segments      []flagdoc.Segment `json:"segments,omitempty"`
+}
+
+// importSnapshot creates or replaces every flag and segment of a snapshot in one change, so
+// flags that depend on each other arrive together (seeding, copying an environment).
+func (a *api) importSnapshot(w http.ResponseWriter, r *http.Request) {
+	var b importBody
+	if err := a.decode(w, r, &b); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if b.SchemaVersion > 1 {
+		a.fail(w, r, flagdoc.Errorf("schemaVersion", "unknown version %d (this daemon reads 1)", b.SchemaVersion))
+		return
+	}
+	for i, f := range b.Flags {
+		if f.Key == "" {
+			a.fail(w, r, flagdoc.Errorf("flags["+strconv.Itoa(i)+"].key", "required"))
+			return
+		}
+	}
+	for i, s := range b.Segments {
+		if s.Key == "" {
+			a.fail(w, r, flagdoc.Errorf("segments["+strconv.Itoa(i)+"].key", "required"))
+			return
+		}
+	}
+	a.apply(w, r, "env.import", flagdoc.Subject{}, func(st *store.State) error {
+		for _, s := range b.Segments {
+			st.Put(store.Segments, s.Key, &s)
+		}
+		for _, f := range b.Flags {
+			if st.Has(store.Archived, f.Key) {
+				return &wrapped{msg: "flag " + quote(f.Key) + " is archived: unarchive or delete it first", err: store.ErrExists}
+			}
+			if f.CreatedAt == "" {
+				f.CreatedAt = a.stamp()
+			}
+			a.putFlagDoc(st, store.Flags, &f)
+		}
+		return nil
+	}, func(*store.State) map[string]any {
+		return map[string]any{"flags": len(b.Flags), "segments": len(b.Segments)}
+	})
 }

@@ -404,3 +404,19 @@ func (c *Client) Snapshot(ctx context.Context, env string) (json.RawMessage, err
 	_, err := c.Do(ctx, "GET", envPath(env)+"/snapshot", nil, nil, &out)
 	return out, err
 }
+
+// ImportResult is what an import did.
+type ImportResult struct {
+	Version  uint64 `json:"version"`
+	Changed  bool   `json:"changed"`
+	ChangeID string `json:"changeId,omitempty"`
+	Flags    int    `json:"flags"`
+	Segments int    `json:"segments"`
+}
+
+// Import creates or replaces every flag and segment of a snapshot in one change.
+func (c *Client) Import(ctx context.Context, env string, snapshot json.RawMessage) (ImportResult, error) {
+	var out ImportResult
+	_, err := c.Do(ctx, "POST", envPath(env)+"/import", snapshot, nil, &out)
+	return out, err
+}

@@ -50,12 +50,16 @@ func Errorf(field, format string, a ...any) *Error {
 func Decode(data []byte, v any, prefix string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
+	whole := prefix
+	if whole == "" {
+		whole = "body"
+	}
 	var generic any
 	if err := dec.Decode(&generic); err != nil {
-		return Errorf(prefix, "malformed JSON: %s", syntaxMessage(err))
+		return Errorf(whole, "malformed JSON: %s", syntaxMessage(err))
 	}
 	if _, err := dec.Token(); err == nil {
-		return Errorf(prefix, "malformed JSON: more than one value")
+		return Errorf(whole, "malformed JSON: more than one value")
 	}
 	if err := check(generic, reflect.TypeOf(v).Elem(), prefix); err != nil {
 		return err
