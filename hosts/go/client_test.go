@@ -108,6 +108,15 @@ func TestTypedGettersAndDetails(t *testing.T) {
 			if !c.Bool(Context{Attributes: map[string]any{"targetingKey": "user-7"}}, "beta", false) {
 				t.Error("beta: targetingKey attribute not used")
 			}
+			// Times compare as epoch milliseconds.
+			timed := newClient(t, e, WithSnapshot([]byte(`{"environment": "t", "version": 1, "flags": [{"key": "new-account",
+			  "enabled": true, "variations": [false, true], "fallthrough": {"variation": 0},
+			  "rules": [{"clauses": [{"attribute": "signup", "op": "after", "values": ["2026-01-01T00:00:00Z"]}], "variation": 1}]}]}`)))
+			for signup, want := range map[time.Time]bool{time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC): true, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC): false} {
+				if got := timed.Bool(Context{Attributes: map[string]any{"signup": signup}}, "new-account", !want); got != want {
+					t.Errorf("signup %v: %v, want %v", signup, got, want)
+				}
+			}
 			// Lists as []any (JSON-decoded contexts) and numbers of any Go type.
 			if c.Bool(Context{Attributes: map[string]any{"plan": "pro", "groups": []any{"a"}, "n": int8(3)}}, "checkout", false) != true {
 				t.Error("checkout with []any and int8 attributes")

@@ -14,7 +14,8 @@ type Context struct {
 	// rollouts use it. Empty means none, unless Attributes holds a string "targetingKey".
 	TargetingKey string
 	// Attributes are matched by rules: strings, booleans, numbers (any Go integer or float
-	// type) and lists of strings ([]string, or []any holding only strings). Any other value
+	// type), times (time.Time, as epoch milliseconds, for before/after clauses) and lists of
+	// strings ([]string, or []any holding only strings). Any other value
 	// makes every check with this context return its default with INVALID_CONTEXT, naming the
 	// attribute.
 	Attributes map[string]any
@@ -27,7 +28,7 @@ type Context struct {
 func (c *Context) validate() error {
 	for name, v := range c.Attributes {
 		switch v := v.(type) {
-		case string, bool, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, []string:
+		case string, bool, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, []string, time.Time:
 			if name == targetingKeyName {
 				if _, ok := v.(string); !ok {
 					return &ContextError{Attribute: name, Message: "must be a string"}
@@ -98,6 +99,8 @@ func number(v any) (float64, bool) {
 		return float64(n), true
 	case uint64:
 		return float64(n), true
+	case time.Time:
+		return float64(n.UnixMilli()), true
 	}
 	return 0, false
 }
