@@ -38,10 +38,10 @@ const (
 // segment is only rejected — marked Rejected and listed in Snapshot.Problems — and everything
 // else loads.
 func Parse(data []byte) (*Snapshot, error) {
-	if !gjson.ValidBytes(data) {
+	text := string(data)
+	if !validJSON(text) {
 		return nil, &Problem{Message: "snapshot is not valid JSON"}
 	}
-	text := string(data)
 	p := newParser(text, true)
 	s, err := p.parse()
 	if p.misguessed {
@@ -270,7 +270,7 @@ func (p *parser) intern(name string) int {
 
 // --- reading the snapshot text ---
 //
-// The text has passed gjson.ValidBytes, so the scanner below trusts its structure. gjson's
+// The text has passed validJSON, so the scanner below trusts its structure. gjson's
 // Result.ForEach measures each nested object and array before handing it over, and again at
 // every level of nesting, so deep bytes were scanned many times; here an object or array is
 // only located, and its end is learnt by reading it, or by skipping it when it is kept to be
