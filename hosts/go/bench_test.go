@@ -124,3 +124,25 @@ func BenchmarkParallel(b *testing.B) {
 }
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// BenchmarkLoad is one snapshot swap's work off the hot path: a generated 1,000-flag snapshot
+// parsed and compiled (native), or loaded into a fresh pool of GOMAXPROCS instances plus the
+// host catalog (wasm).
+func BenchmarkLoad(b *testing.B) {
+	snap := gen.Snapshot(1000, 1)
+	for _, e := range engines {
+		c := benchClient(b, e, []byte(benchSnapshot))
+		b.Run(e.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				g, err := c.load(snap)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if g.pool != nil {
+					g.pool.Retire()
+				}
+			}
+		})
+	}
+}
