@@ -363,3 +363,52 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyCache: checks by many keys — constants, fresh copies, keys colliding in the handle's
+// lookup cache — each answer the flag they name, across snapshot swaps that reorder the flags
+// (so a cached index that survived a swap would answer another flag).
+func TestKeyCache(t *testing.T) {
+	rotated := func(r int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"environment": "t", "version": ` + itoa(int64(r+1)) + `, "flags": [`)
+		for k := range 100 {
+			i := (k + 37*r) % 100
+			if k > 0 {
+				b.WriteString(",")
+			}
+			// A rule keeps the flag off the host-side static path.
+			b.WriteString(`{"key": "flag-` + itoa(int64(i)) + `", "enabled": true, "variations": ["v` + itoa(int64(i)) + `", "x"],
+			  "rules": [{"clauses": [{"attribute": "plan", "op": "in", "values": ["none"]}], "variation": 1}], "fallthrough": {"variation": 0}}`)
+		}
+		b.WriteString("]}")
+		return []byte(b.String())
+	}
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = "flag-" + itoa(int64(i))
+	}
+	for _, e := range engines {
+		t.Run(e.String(), func(t *testing.T) {
+			c := newClient(t, e, WithSnapshot(rotated(0)))
+			h := c.For(pro)
+			for round := range 3 {
+				for pass := range 2 {
+					for i, key := range keys {
+						if pass == 1 {
+							key = strings.Clone(key) // same contents, other bytes
+						}
+						if v, d := h.StringDetail(key, "default"); v != "v"+itoa(int64(i)) || d.Err != nil {
+							t.Fatalf("round %d pass %d: %s answered %q, %v", round, pass, key, v, d.Err)
+						}
+					}
+				}
+				if _, d := h.BoolDetail("no-such-flag", false); d.ErrorCode != ErrorFlagNotFound {
+					t.Errorf("unknown key: %+v", d)
+				}
+				if err := (sink{c}).Snapshot(rotated(round + 1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -39,6 +40,38 @@ type Handle struct {
 	enc      abi.Encoder
 	encoded  []byte
 	prefer   int // the wasm slot used last
+
+	// keys caches flag lookups in keysGen's catalog by the address of the key's bytes: call
+	// sites pass string constants, whose bytes never move, so a hit skips hashing the key.
+	keys    [keyCacheSize]cachedKey
+	keysGen *generation
+}
+
+const keyCacheSize = 16
+
+type cachedKey struct {
+	key   string // keeps the bytes alive, so an equal address and length mean equal contents
+	index int32
+}
+
+// lookup resolves a flag key in g's catalog through the handle's cache.
+func (h *Handle) lookup(g *generation, key string) (int32, *catalog.Flag) {
+	if h.keysGen != g {
+		h.keys, h.keysGen = [keyCacheSize]cachedKey{}, g
+	}
+	if len(key) == 0 {
+		return g.cat.Lookup(key)
+	}
+	p := unsafe.StringData(key)
+	e := &h.keys[uintptr(unsafe.Pointer(p))>>3%keyCacheSize]
+	if len(e.key) == len(key) && unsafe.StringData(e.key) == p {
+		return e.index, &g.cat.Flags[e.index]
+	}
+	i, f := g.cat.Lookup(key)
+	if f != nil {
+		*e = cachedKey{key: key, index: i}
+	}
+	return i, f
 }
 
 // For binds a context for many checks.
@@ -152,8 +185,7 @@ func (h *Handle) eval(key string, t core.Type) (r core.Result, f *catalog.Flag, 
 			}
 			return r, nil, nil, ErrorProviderNotReady, ErrNotReady
 		}
-		var fi int32
-		fi, f = g.cat.Lookup(key)
+		fi, f := h.lookup(g, key)
 		if f == nil {
 			return r, nil, g, ErrorFlagNotFound, nil
 		}
