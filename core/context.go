@@ -1,6 +1,8 @@
 package core
 
 import (
+	"unsafe"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/vexil-flags/vexil/core/model"
@@ -26,6 +28,8 @@ type attr struct {
 	list []string
 	// semver caches s as a version, parsed on first use by a semver clause.
 	semver model.Semver
+	// hashed says Context.hashedKey holds this targeting key hashed (snapshots with hashedKeys).
+	hashed bool
 }
 
 type verState uint8
@@ -51,6 +55,26 @@ type Context struct {
 	Now int64
 	// Random is a uniformly random 32-bit number for percentage-of-time gates; the host draws it.
 	Random uint32
+
+	// For snapshots with hashed keys: the targeting key hashed, and the input buffer of the hash.
+	hashedKey [model.HashedKeyLen]byte
+	hashInput []byte
+}
+
+// targetKey returns the targeting key as the snapshot's targets and segments list keys — as it
+// is, or hashed (model.HashKey) on first use after it was set — with its model.Head. The caller
+// checks that the key is a string.
+func (c *Context) targetKey() (string, uint64) {
+	a := &c.attrs[0]
+	if !c.snap.HashedKeys {
+		return a.s, a.head
+	}
+	if !a.hashed {
+		c.hashInput = model.PutHashKey(&c.hashedKey, c.hashInput, c.snap.KeySalt, a.s)
+		a.hashed = true
+	}
+	k := unsafe.String(&c.hashedKey[0], len(c.hashedKey))
+	return k, model.Head(k)
 }
 
 // NewContext returns an empty context for the evaluator's snapshot.

@@ -178,5 +178,5 @@ func targetFor(f *model.Flag, ctx *Context) int {
 	if len(f.Targets) == 0 || ctx.attrs[0].kind != attrString {
 		return -1
 	}
-	return f.TargetVariation(ctx.attrs[0].s, ctx.attrs[0].head)
+	return f.TargetVariation(ctx.targetKey())
 }

@@ -207,11 +207,12 @@ func (x *explainer) segment(si int, ctx *Context) bool {
 	s := &x.e.snap.Segments[si]
 	path := "segments[" + string(AppendJSONString(nil, s.Key)) + "]"
 	if key := &ctx.attrs[0]; key.kind == attrString {
-		if s.Included.Has(key.s, key.head) {
+		k, head := ctx.targetKey()
+		if s.Included.Has(k, head) {
 			x.add(StepSegment, path, s.Key, true, "targetingKey "+attrJSON(key)+" is included")
 			return true
 		}
-		if s.Excluded.Has(key.s, key.head) {
+		if s.Excluded.Has(k, head) {
 			x.add(StepSegment, path, s.Key, false, "targetingKey "+attrJSON(key)+" is excluded")
 			return false
 		}

@@ -53,8 +53,10 @@ func readSchemaJSON(t *testing.T, path string) any {
 
 func TestSchemaExampleValidates(t *testing.T) {
 	sch := compileSnapshotSchema(t)
-	if err := sch.Validate(readSchemaJSON(t, filepath.Join("testdata", "example.json"))); err != nil {
-		t.Fatalf("testdata/example.json does not validate:\n%v", err)
+	for _, name := range []string{"example.json", "example-browser.json"} {
+		if err := sch.Validate(readSchemaJSON(t, filepath.Join("testdata", name))); err != nil {
+			t.Fatalf("testdata/%s does not validate:\n%v", name, err)
+		}
 	}
 }
 
@@ -63,7 +65,6 @@ func TestSchemaExampleValidates(t *testing.T) {
 // and every property the schema describes.
 func TestSchemaExampleCoverage(t *testing.T) {
 	schema := readSchemaJSON(t, "snapshot.schema.json").(map[string]any)
-	example := readSchemaJSON(t, filepath.Join("testdata", "example.json"))
 	defs := schema["$defs"].(map[string]any)
 
 	used := map[string]map[string]bool{} // property name -> values seen (for strings/bools)
@@ -93,7 +94,9 @@ func TestSchemaExampleCoverage(t *testing.T) {
 			}
 		}
 	}
-	walk(example)
+	// The browser-safe example carries what only client snapshots have (hashedKeys).
+	walk(readSchemaJSON(t, filepath.Join("testdata", "example.json")))
+	walk(readSchemaJSON(t, filepath.Join("testdata", "example-browser.json")))
 
 	enumOf := func(def string) []string {
 		var out []string

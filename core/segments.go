@@ -5,11 +5,12 @@ import "github.com/vexil-flags/vexil/core/model"
 // inSegment decides membership: included keys are in, then excluded keys are out, then any
 // matching segment rule puts the context in.
 func (e *Evaluator) inSegment(s *model.Segment, ctx *Context) bool {
-	if key := &ctx.attrs[0]; key.kind == attrString {
-		if s.Included.Has(key.s, key.head) {
+	if ctx.attrs[0].kind == attrString {
+		key, head := ctx.targetKey()
+		if s.Included.Has(key, head) {
 			return true
 		}
-		if s.Excluded.Has(key.s, key.head) {
+		if s.Excluded.Has(key, head) {
 			return false
 		}
 	}

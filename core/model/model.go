@@ -36,6 +36,11 @@ type Snapshot struct {
 	Attributes []string
 	// Problems lists every validation problem, in document order.
 	Problems []Problem
+	// HashedKeys is set for a browser-safe snapshot: its individual targets and segment
+	// included/excluded lists hold HashKey(KeySalt, key) rather than raw keys, and contexts
+	// hash their targeting key the same way before looking it up (see HashKey).
+	HashedKeys bool
+	KeySalt    string
 
 	flagIndex    map[string]int
 	segmentIndex map[string]int

@@ -91,6 +91,8 @@ members:
 				fatal = &Problem{Path: "version", Message: "must be an integer ≥ 0"}
 			}
 			p.s.Version, haveVersion = uint64(n), true
+		case "hashedKeys":
+			fatal = p.hashedKeys(v)
 		case "flags":
 			if p.guess && !haveFlags && !haveSegments && haveEnv && haveVersion && v.isArray() {
 				if segs, end, ok := p.trailingSegments(v.pos); ok {
@@ -266,6 +268,27 @@ func (p *parser) intern(name string) int {
 	p.s.Attributes = append(p.s.Attributes, name)
 	p.s.attrIndex[name] = len(p.s.Attributes) - 1
 	return len(p.s.Attributes) - 1
+}
+
+// hashedKeys reads {"salt": "..."}: the snapshot's target and segment keys are HashKey(salt, key).
+func (p *parser) hashedKeys(v *val) *Problem {
+	if !v.isObject() {
+		return &Problem{Path: "hashedKeys", Message: "must be an object"}
+	}
+	salt, have := "", false
+	for it := p.iter(v); it.next(); {
+		if it.name() == "salt" {
+			if it.v.Type != gjson.String {
+				return &Problem{Path: "hashedKeys.salt", Message: "must be a string"}
+			}
+			salt, have = p.text(&it.v), true
+		}
+	}
+	if !have {
+		return &Problem{Path: "hashedKeys.salt", Message: "required"}
+	}
+	p.s.HashedKeys, p.s.KeySalt = true, salt
+	return nil
 }
 
 // --- reading the snapshot text ---

@@ -262,3 +262,24 @@ func TestPackedIndexLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestHashedKeys(t *testing.T) {
+	// The reference value, computed independently: sha256("s.user-42")[:16] in hex.
+	if got := HashKey("s", "user-42"); got != "247509bee5d015829028f4138c08b47c" {
+		t.Errorf("HashKey = %s", got)
+	}
+	s, err := Parse([]byte(`{"environment":"e","version":1,"hashedKeys":{"salt":"pepper"},"flags":[]}`))
+	if err != nil || !s.HashedKeys || s.KeySalt != "pepper" {
+		t.Fatalf("hashedKeys not read: %v %+v", err, s)
+	}
+	for doc, want := range map[string]string{
+		`{"environment":"e","version":1,"hashedKeys":"pepper"}`:                               "hashedKeys: must be an object",
+		`{"environment":"e","version":1,"hashedKeys":{}}`:                                     "hashedKeys.salt: required",
+		`{"environment":"e","version":1,"hashedKeys":{"salt":1}}`:                             "hashedKeys.salt: must be a string",
+		`{"flags":[],"segments":[],"environment":"e","version":1,"hashedKeys":{"salt":null}}`: "hashedKeys.salt: must be a string",
+	} {
+		if _, err := Parse([]byte(doc)); err == nil || err.Error() != want {
+			t.Errorf("%s: error %v, want %q", doc, err, want)
+		}
+	}
+}
