@@ -363,6 +363,14 @@ func escapedStringEnd(d string, i int) (int, bool) {
 	}
 }
 
+// load64 reads d[i:i+8] as a little-endian word, for the scans below that test eight bytes at
+// once. The compiler merges the byte loads into one.
+func load64(d string, i int) uint64 {
+	b := d[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
@@ -374,9 +382,7 @@ const (
 func closingQuote(d string, i int) int {
 	for {
 		for ; i+8 <= len(d); i += 8 {
-			b := d[i : i+8]
-			w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			w := load64(d, i)
 			q := w ^ (ones * '"')
 			if m := (q - ones) &^ q & highs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
@@ -406,9 +412,7 @@ func closingQuote(d string, i int) int {
 // tests eight bytes at a time.
 func quoteOrBackslash(d string, i int) int {
 	for ; i+8 <= len(d); i += 8 {
-		b := d[i : i+8]
-		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		w := load64(d, i)
 		q := w ^ (ones * '"')
 		s := w ^ (ones * '\\')
 		// The lowest byte flagged is the first zero byte of q or s: a borrow only

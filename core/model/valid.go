@@ -112,9 +112,7 @@ func validString(d string, i int) (int, bool) {
 		// Find the first quote, backslash or control byte, eight bytes at a time. Borrows only
 		// flag bytes above a real match, so the lowest flagged byte is exact.
 		for ; i+8 <= len(d); i += 8 {
-			b := d[i : i+8]
-			w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			w := load64(d, i)
 			q := w ^ (ones * '"')
 			s := w ^ (ones * '\\')
 			if m := ((q-ones)&^q | (s-ones)&^s | (w-ones*0x20)&^w) & highs; m != 0 {
