@@ -187,7 +187,7 @@ func matchString(c *model.Clause, s string) bool {
 		}
 	case model.OpSemverEq, model.OpSemverLt, model.OpSemverLte, model.OpSemverGt, model.OpSemverGte:
 		if v, ok := model.ParseSemver(s); ok {
-			return matchSemver(c, v)
+			return matchSemver(c, &v)
 		}
 	}
 	return false
@@ -202,12 +202,12 @@ func matchSemverAttr(c *model.Clause, a *attr) bool {
 			a.semver, a.ver = v, verValid
 		}
 	}
-	return a.ver == verValid && matchSemver(c, a.semver)
+	return a.ver == verValid && matchSemver(c, &a.semver)
 }
 
-func matchSemver(c *model.Clause, v model.Semver) bool {
-	for _, w := range c.Versions {
-		if c.Accepts(model.CompareSemver(v, w)) {
+func matchSemver(c *model.Clause, v *model.Semver) bool {
+	for i := range c.Versions {
+		if c.Accepts(model.CompareSemver(v, &c.Versions[i])) {
 			return true
 		}
 	}

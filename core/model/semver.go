@@ -89,25 +89,28 @@ func validIdents(s string, pre bool) bool {
 }
 
 // CompareSemver returns -1, 0 or 1 by SemVer precedence.
-func CompareSemver(a, b Semver) int {
-	if c := cmpUint(a.Major, b.Major); c != 0 {
-		return c
-	}
-	if c := cmpUint(a.Minor, b.Minor); c != 0 {
-		return c
-	}
-	if c := cmpUint(a.Patch, b.Patch); c != 0 {
-		return c
-	}
+func CompareSemver(a, b *Semver) int {
 	switch {
+	case a.Major != b.Major:
+		return cmpUint(a.Major, b.Major)
+	case a.Minor != b.Minor:
+		return cmpUint(a.Minor, b.Minor)
+	case a.Patch != b.Patch:
+		return cmpUint(a.Patch, b.Patch)
 	case a.Pre == b.Pre:
 		return 0
-	case a.Pre == "":
+	}
+	return comparePrerelease(a.Pre, b.Pre)
+}
+
+// comparePrerelease orders versions that differ only in their prerelease identifiers.
+func comparePrerelease(x, y string) int {
+	switch {
+	case x == "":
 		return 1
-	case b.Pre == "":
+	case y == "":
 		return -1
 	}
-	x, y := a.Pre, b.Pre
 	for {
 		var ix, iy string
 		ix, x = cutDot(x)

@@ -19,14 +19,14 @@ func TestSemverOrder(t *testing.T) {
 			} else if i > j {
 				want = 1
 			}
-			if got := CompareSemver(a, b); got != want {
+			if got := CompareSemver(&a, &b); got != want {
 				t.Errorf("Compare(%s, %s) = %d, want %d", order[i], order[j], got, want)
 			}
 		}
 	}
 	a, _ := ParseSemver("1.0.0+a")
 	b, _ := ParseSemver("1.0.0+b")
-	if CompareSemver(a, b) != 0 {
+	if CompareSemver(&a, &b) != 0 {
 		t.Error("build metadata must not affect precedence")
 	}
 	for _, bad := range []string{"", "v", "1.", "1..2", "1.2.3.4", "1.x", "1.0.0-", "1.0.0-a..b", "1.0.0+", "a.b.c", "1.0.0-é", "-1.0.0"} {
