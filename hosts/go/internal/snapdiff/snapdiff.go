@@ -70,28 +70,8 @@ func Changed(old, new *Index) []string {
 	if old == nil {
 		old = &Index{}
 	}
-	changed := map[string]bool{}
-	for k, raw := range new.flags {
-		if o, ok := old.flags[k]; !ok || o != raw {
-			changed[k] = true
-		}
-	}
-	for k := range old.flags {
-		if _, ok := new.flags[k]; !ok {
-			changed[k] = true
-		}
-	}
-	segChanged := map[string]bool{}
-	for k, raw := range new.segments {
-		if o, ok := old.segments[k]; !ok || o != raw {
-			segChanged[k] = true
-		}
-	}
-	for k := range old.segments {
-		if _, ok := new.segments[k]; !ok {
-			segChanged[k] = true
-		}
-	}
+	changed := differ(old.flags, new.flags)
+	segChanged := differ(old.segments, new.segments)
 	for k, segs := range new.segDeps {
 		for _, s := range segs {
 			if segChanged[s] {
@@ -120,4 +100,20 @@ func Changed(old, new *Index) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// differ returns the keys whose JSON differs between a and b, or that only one has.
+func differ(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k, raw := range b {
+		if o, ok := a[k]; !ok || o != raw {
+			out[k] = true
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out[k] = true
+		}
+	}
+	return out
 }
