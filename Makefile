@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build tinygo test vet fuzz bench run clean
+.PHONY: all build tinygo deps test vet fuzz bench run clean
 
 all: build
 
@@ -20,7 +20,15 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-test: build vet
+# Installs what the tests need that Go does not fetch: Debian's redis-server (the sync tests
+# start real Redis servers). Needs root (CI); elsewhere it says what to install.
+deps:
+	@command -v redis-server >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else echo "redis-server is missing: sudo apt-get install redis-server"; exit 1; fi; }
+
+test: deps build vet
 	@git diff --quiet -- hosts/go/internal/embedded/vexil.wasm 2>/dev/null || { \
 		echo "hosts/go/internal/embedded/vexil.wasm changed when built: commit the rebuilt module"; exit 1; }
 	$(GO) test -count=1 ./...
@@ -37,10 +45,10 @@ bench:
 	./build.sh wasm >/dev/null && mkdir -p bench
 	$(GO) test ./core/... ./hosts/... -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 | tee bench/results.txt
 
+# Builds, starts Redis (data in .cache/run, AOF on) and the daemon with demo data; Ctrl-C stops
+# both. See sync/run.sh.
 run:
-	@echo "make run arrives with the sync daemon (issue: Sync daemon, part 1)."
-	@echo "Until then: ./build.sh && dist/vexil eval --snapshot core/testdata/example.json --all"
-	@exit 1
+	@./sync/run.sh
 
 clean:
 	rm -rf dist
