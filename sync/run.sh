@@ -101,8 +101,7 @@ cat <<INFO
     dist/vexil audit
     curl -H "Authorization: Bearer \$VEXIL_ADMIN_TOKEN" $URL/api/v1/environments/production/snapshot
 
-  The web admin UI, snapshot streaming to hosts (SSE, OFREP) and the demo page arrive with
-  later issues. Press Ctrl-C to stop.
+  The web admin UI and the demo page arrive with later issues. Press Ctrl-C to stop.
 
 INFO
 
