@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testCacheDir = dir
+	// Clients that keep the default cache (the examples) land in the temporary directory too.
+	os.Setenv("XDG_CACHE_HOME", dir)
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
