@@ -37,6 +37,7 @@ func ParseTokens(spec string) (*Tokens, error) {
 		if !ok {
 			name, secret = "admin", part
 		}
+		name, secret = strings.TrimSpace(name), strings.TrimSpace(secret)
 		if name == "" || strings.ContainsAny(name, " \t/") {
 			return nil, fmt.Errorf("admin token name %q: want a word without spaces or slashes", name)
 		}

@@ -66,6 +66,9 @@ func Open(rawURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis URL: %w", err)
 		}
+		if o.MasterName == "" {
+			return nil, fmt.Errorf("redis URL: a Sentinel URL needs ?master_name=NAME")
+		}
 		rdb = redis.NewFailoverClient(o)
 	case "cluster":
 		o, err := redis.ParseClusterURL(u.String())
