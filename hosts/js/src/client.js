@@ -398,29 +398,26 @@ export class Client {
    * @param {{now?: number|Date, random?: number}} [options]
    */
   setContext(context, options = {}) {
+    this._state = STATE_FULL;
+    const refuse = (why) => {
+      this._ctxError = why;
+      this._emit('error', new Error('vexil: setContext: ' + why));
+    };
     if (context === null || typeof context !== 'object' || Array.isArray(context)) {
       this._ctx = {};
-      this._ctxError = 'context: must be an object';
-      this._emit('error', new Error('vexil: setContext: ' + this._ctxError));
-      return;
+      return refuse('context: must be an object');
     }
-    const { now, random } = options;
-    this._pinNow = now instanceof Date ? now.getTime() : now;
-    if (this._pinNow !== undefined && !Number.isFinite(this._pinNow)) {
-      this._ctxError = 'options.now: must be epoch milliseconds or a Date';
-      this._emit('error', new Error('vexil: setContext: ' + this._ctxError));
-      return;
-    }
+    const { now, random } = options ?? {};
+    const pin = now instanceof Date ? now.getTime() : now;
+    if (pin !== undefined && !Number.isFinite(pin)) return refuse('options.now: must be epoch milliseconds or a Date');
     if (random !== undefined && !(Number.isInteger(random) && random >= 0 && random <= 0xffffffff)) {
-      this._ctxError = 'options.random: must be an integer 0 … 2^32-1';
-      this._emit('error', new Error('vexil: setContext: ' + this._ctxError));
-      return;
+      return refuse('options.random: must be an integer 0 … 2^32-1');
     }
+    this._pinNow = pin;
     this._pinRandom = random;
     this._ctx = { ...context };
     this._ctxError = '';
     this._drawRandom();
-    this._state = STATE_FULL;
     if (this._doc) this._prepare(); // report a bad context now, not at the first check
   }
 
