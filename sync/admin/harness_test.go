@@ -25,7 +25,7 @@ const token = "test-admin-token-0123456789"
 const maxBody = 64 << 10
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	redis *redistest.Server
 	srv   *httptest.Server
 	c     *client.Client
@@ -34,7 +34,7 @@ type harness struct {
 }
 
 // start runs a real redis-server and a real daemon over HTTP, with an environment "test".
-func start(t *testing.T) *harness {
+func start(t testing.TB) *harness {
 	t.Helper()
 	r := redistest.Start(t)
 	d, err := daemon.New(daemon.Config{RedisURL: r.URL() + "?dial_timeout=1s&max_retries=1", Listen: "127.0.0.1:0", AdminTokens: "ci=" + token, MaxBody: maxBody})
