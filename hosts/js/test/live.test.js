@@ -1,0 +1,135 @@
+// The Node client against a real daemon and Redis: live changes over SSE, a daemon stopped
+// (STALE, values kept), changes made meanwhile through another daemon on the same Redis, the
+// daemon back (converges, READY); the OpenFeature provider through @openfeature/web-sdk.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { OpenFeature, ProviderEvents as OFEvents } from '@openfeature/web-sdk';
+import { createClient } from '../src/index.js';
+import { VexilProvider } from '../src/openfeature.js';
+import { wasmBytes } from './helpers.js';
+import { seed, startDaemon, startRedis, waitFor } from './daemon.js';
+
+const wasm = wasmBytes();
+let redis, daemon, dir;
+
+before(async () => {
+  redis = await startRedis();
+  daemon = await startDaemon(redis.url);
+  dir = mkdtempSync(tmpdir() + '/vexil-js-live-');
+});
+
+after(async () => {
+  await daemon?.stop();
+  await redis?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves with the first event of type for which pred holds. */
+function next(client, type, pred = () => true, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`no '${type}' event within ${ms} ms (status ${client.status}: ${client.statusReason})`));
+    }, ms);
+    const off = client.on(type, (e) => {
+      if (!pred(e)) return;
+      clearTimeout(t);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+test('live: snapshot, patches over SSE, stale while the daemon is down, converges when it is back', async () => {
+  const key = await seed(daemon, 'live');
+  const c = await createClient({ url: daemon.url, clientKey: key, wasm, storage: dir, context: { targetingKey: 'user-1' }, backoff: { min: 200, max: 1000 }, eventSource: false });
+  try {
+    assert.equal(c.status, 'READY', c.statusReason);
+    const v0 = c.version;
+    assert.ok(v0 >= 6, `version ${v0}`);
+    // Browser-safe: only client-side flags, the targeting key matched through its hash.
+    assert.deepEqual(c.keys.sort(), ['layout', 'new-checkout', 'rollout-25', 'theme', 'upload-limit-mb']);
+    assert.equal(c.detail('new-checkout', false).reason, 'TARGETING_MATCH');
+    assert.equal(c.detail('server-only', false).errorCode, 'FLAG_NOT_FOUND');
+
+    // A flag flipped through the admin API arrives as a patch.
+    let change = next(c, 'change');
+    await daemon.admin('POST', '/environments/live/flags/new-checkout/disable');
+    let e = await change;
+    assert.deepEqual(e.keys, ['new-checkout']);
+    assert.equal(e.previousVersion, v0);
+    assert.equal(e.version, v0 + 1);
+    assert.equal(c.detail('new-checkout', true).reason, 'DISABLED');
+    assert.equal(c.bool('new-checkout', true), false);
+
+    // A new flag, then a changed one.
+    change = next(c, 'change', (e) => e.keys.includes('fresh'));
+    await daemon.admin('POST', '/environments/live/flags', { key: 'fresh', clientSide: true, enabled: true, variations: ['a', 'b'], fallthrough: { variation: 1 } });
+    await change;
+    assert.equal(c.string('fresh', ''), 'b');
+
+    // Daemon stopped: STALE, values kept.
+    const stale = next(c, 'stale');
+    await daemon.stop();
+    await stale;
+    assert.equal(c.status, 'STALE');
+    assert.equal(c.string('fresh', ''), 'b');
+    assert.equal(c.bool('new-checkout', true), false);
+
+    // Changes while it is down, through a second daemon on the same Redis.
+    const other = await startDaemon(redis.url);
+    try {
+      await other.admin('POST', '/environments/live/flags/new-checkout/enable');
+      await other.admin('PUT', '/environments/live/flags/fresh', { key: 'fresh', clientSide: true, enabled: true, variations: ['a', 'b'], fallthrough: { variation: 0 } });
+    } finally {
+      await other.stop();
+    }
+    // The daemon back on its address: the client reconnects (Last-Event-ID) and converges.
+    const ready = next(c, 'ready', () => true, 10_000);
+    await daemon.start();
+    await ready;
+    await waitFor('convergence', () => c.string('fresh', '') === 'a' && c.bool('new-checkout', false) === true, 5000);
+    assert.equal(c.version, v0 + 4);
+    assert.equal(c.status, 'READY');
+  } finally {
+    c.close();
+  }
+});
+
+test('OpenFeature web provider: typed resolutions with variants and metadata, context changes, configuration-changed events', async () => {
+  const key = await seed(daemon, 'of');
+  const provider = new VexilProvider({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false });
+  await OpenFeature.setProviderAndWait(provider, { targetingKey: 'user-9', plan: 'pro' });
+  try {
+    const of = OpenFeature.getClient();
+    const d = of.getBooleanDetails('new-checkout', false);
+    assert.equal(d.value, true);
+    assert.equal(d.variant, '1');
+    assert.equal(d.reason, 'TARGETING_MATCH');
+    assert.equal(d.flagMetadata.ruleId, 'pro-users');
+    assert.equal(of.getStringValue('theme', 'x'), 'dark');
+    assert.equal(of.getNumberValue('upload-limit-mb', 0), 10);
+    assert.deepEqual(of.getObjectValue('layout', {}), { cols: 2 });
+    const tm = of.getStringDetails('new-checkout', 'd');
+    assert.equal(tm.value, 'd');
+    assert.equal(tm.errorCode, 'TYPE_MISMATCH');
+    assert.equal(of.getBooleanDetails('missing', true).errorCode, 'FLAG_NOT_FOUND');
+
+    // Static context: a context change is evaluated locally.
+    await OpenFeature.setContext({ targetingKey: 'user-9', plan: 'free', beta: true });
+    assert.equal(of.getBooleanValue('new-checkout', true), false);
+    assert.equal(of.getNumberValue('upload-limit-mb', 0), 100);
+
+    // A change in the daemon: PROVIDER_CONFIGURATION_CHANGED with the changed keys.
+    const changed = new Promise((resolve) => of.addHandler(OFEvents.ConfigurationChanged, (e) => e.flagsChanged?.includes('theme') && resolve(e)));
+    await daemon.admin('POST', '/environments/of/flags/theme/disable');
+    const ev = await Promise.race([changed, new Promise((_, rej) => setTimeout(() => rej(new Error('no configuration-changed event')), 5000))]);
+    assert.ok(ev.flagsChanged.includes('theme'));
+    assert.equal(of.getStringDetails('theme', 'x').reason, 'DISABLED');
+    assert.equal(of.getStringValue('theme', 'x'), 'light');
+  } finally {
+    await OpenFeature.close();
+  }
+});
