@@ -137,3 +137,43 @@ func TestRefusedChangeWritesNothing(t *testing.T) {
 		t.Fatalf("hash-tag braces accepted: %v", err)
 	}
 }
+
+// The store works on Redis Cluster: every script and transaction of an environment stays in
+// its hash-tagged slot (Cluster would answer CROSSSLOT otherwise).
+func TestCluster(t *testing.T) {
+	r := redistest.StartCluster(t)
+	s, err := store.Open(r.ClusterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, env := range []string{"production", "staging"} { // two environments, two slots
+		if _, _, err := s.CreateEnvironment(ctx, env, ""); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			key := fmt.Sprintf("f%d", i)
+			if _, err := s.Apply(ctx, store.Change{Env: env, Action: "t", Mutate: func(st *store.State) error {
+				st.Put(store.Flags, key, flag(key))
+				return nil
+			}}); err != nil {
+				t.Fatalf("%s: %v", env, err)
+			}
+		}
+		if _, err := s.RotateSDKKey(ctx, env, "client"); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := s.Changes(ctx, env, store.Query{})
+		e, _ := s.Environment(ctx, env)
+		if err != nil || len(entries) != 3 || e.Version != 3 || e.Flags != 3 {
+			t.Fatalf("%s: %+v, %d entries, %v", env, e, len(entries), err)
+		}
+	}
+	if envs, err := s.Environments(ctx); err != nil || len(envs) != 2 {
+		t.Fatalf("environments: %+v %v", envs, err)
+	}
+	if err := s.DeleteEnvironment(ctx, "staging"); err != nil {
+		t.Fatal(err)
+	}
+}

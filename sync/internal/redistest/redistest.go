@@ -6,6 +6,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,10 +18,11 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	Addr string // host:port
-	Dir  string // data directory (AOF lives here)
-	t    testing.TB
-	cmd  *exec.Cmd
+	Addr    string // host:port
+	Dir     string // data directory (AOF lives here)
+	t       testing.TB
+	cmd     *exec.Cmd
+	cluster bool
 }
 
 // URL is the redis:// URL of the server.
@@ -50,10 +52,13 @@ func freeAddr(t testing.TB) string {
 func (s *Server) start() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server",
-		"--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log"))
+		"--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log")}
+	if s.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.Dir, "nodes.conf"))
+	}
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("redis-server: %v", err)
 	}
@@ -115,4 +120,61 @@ func (s *Server) Restart() {
 		s.Stop()
 	}
 	s.start()
+}
+
+// StartCluster starts a one-node Redis Cluster (cluster mode on, all 16,384 slots on this
+// node): enough to prove that every multi-key command and script of an environment stays in
+// one slot, which Cluster refuses otherwise (CROSSSLOT). Its URL is redis-cluster://.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (run `make deps`, or apt-get install redis-server): %v", err)
+	}
+	s := &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t), cluster: true}
+	s.start()
+	t.Cleanup(s.Stop)
+	if reply := command(t, s.Addr, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); !strings.HasPrefix(reply, "+OK") {
+		t.Fatalf("CLUSTER ADDSLOTSRANGE: %q", reply)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(command(t, s.Addr, "CLUSTER", "INFO"), "cluster_state:ok") {
+		if time.Now().After(deadline) {
+			t.Fatal("one-node cluster did not reach cluster_state:ok")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// ClusterURL is the redis-cluster:// URL of a server started by StartCluster.
+func (s *Server) ClusterURL() string { return "redis-cluster://" + s.Addr }
+
+// command sends one command in RESP and returns the reply's first line, or the bulk string.
+func command(t testing.TB, addr string, args ...string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
+	}
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(line, "$") {
+		return line
+	}
+	var n int
+	fmt.Sscanf(line[1:], "%d", &n)
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n])
 }
