@@ -351,3 +351,18 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Fatalf("API without token: %d", st)
 	}
 }
+
+// Flag keys are any UTF-8: slashes, spaces, percent signs and non-ASCII survive the path.
+func TestOddFlagKeys(t *testing.T) {
+	h := start(t)
+	for _, key := range []string{"a/b", "with space", "100%", "ünïcode-✓", "q?x=1#y"} {
+		h.mustCreate(boolFlag(key))
+		fs, err := h.c.FlagVerb(h.ctx, "test", key, "disable", nil)
+		if err != nil || fs.Flag.Key != key || fs.Flag.Enabled {
+			t.Errorf("%q: %+v %v", key, fs.Flag, err)
+		}
+		if _, err := h.c.DeleteFlag(h.ctx, "test", key); err != nil {
+			t.Errorf("delete %q: %v", key, err)
+		}
+	}
+}

@@ -51,6 +51,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown environment", "POST", "/api/v1/environments/nope/flags", good + `}`, nil, 404, ""},
 		{"bad environment name", "POST", "/api/v1/environments", `{"key":"{x}"}`, nil, 400, "key"},
 		{"unknown verb", "POST", flags + "/checkout/frobnicate", ``, nil, 404, "verb"},
+		{"unknown method", "PATCH", flags + "/checkout", `{}`, nil, 404, ""},
+		{"unknown endpoint", "GET", "/api/v1/flags", ``, nil, 404, ""},
 		{"verb field of another verb", "POST", flags + "/checkout/enable", `{"percent":5}`, nil, 400, "percent"},
 		{"bad token", "POST", flags + "/checkout/disable", ``, map[string]string{"Authorization": "Bearer wrong-token-0123456789"}, 401, ""},
 		{"missing token", "POST", flags + "/checkout/disable", ``, map[string]string{"Authorization": ""}, 401, ""},
@@ -71,7 +73,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 	user := boolFlag("uses-beta")
 	user.Rules = []flagdoc.Rule{{Clauses: []flagdoc.Clause{{Attribute: "k", Op: "inSegment", Values: raws(`"beta"`)}}, Variation: intp(1)}}
 	h.mustCreate(user)
-	cases[30].status, cases[30].field = 400, `flags["uses-beta"].rules[0].clauses[0].values[0]`
+	for i := range cases {
+		if cases[i].name == "segment in use" {
+			cases[i].status, cases[i].field = 400, `flags["uses-beta"].rules[0].clauses[0].values[0]`
+		}
+	}
 
 	before := h.fingerprint()
 	for _, c := range cases {
