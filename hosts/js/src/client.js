@@ -136,7 +136,7 @@ export class Client {
         snapshot: (text) => this._fromDaemon(text, null),
         patch: (p) => this._fromDaemon(null, p),
         connection: (up, why) => {
-          if (up) this._setStatus('READY', `streaming from ${o.url}, version ${this._doc?.version}`);
+          if (up) this._setStatus('READY', `streaming from ${o.url}`);
           else if (this._doc) this._setStatus('STALE', `serving version ${this._doc.version}: ${why}`);
           else this._setStatus('ERROR', why);
         },
