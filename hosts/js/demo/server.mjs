@@ -37,8 +37,8 @@ export async function serveDemo(o) {
       }
       if (path === '/' || path === '/index.html') return send(res, 200, '.html', await readFile(here + 'index.html'));
       if (path === '/demo.js') return send(res, 200, '.js', await readFile(here + 'demo.js'));
-      const m = /^\/src\/([a-z]+\.js)$/.exec(path);
-      if (m) return send(res, 200, '.js', await readFile(pkg + 'src/' + m[1]));
+      const m = /^\/(src|bench)\/([a-z]+\.m?js)$/.exec(path);
+      if (m && !(m[1] === 'bench' && m[2] === 'bench.mjs')) return send(res, 200, '.js', await readFile(pkg + m[1] + '/' + m[2]));
       send(res, 404, '.json', '{"error":"not found"}');
     } catch (e) {
       send(res, e.code === 'ENOENT' ? 404 : 500, '.json', JSON.stringify({ error: e.message }));

@@ -309,7 +309,7 @@ export class Client {
    * @returns {import('../index.d.ts').Detail}
    */
   detail(key, defaultValue = null, type) {
-    const kind = type === undefined ? 0 : KINDS[type];
+    const kind = type === undefined ? 0 : Object.hasOwn(KINDS, type) ? KINDS[type] : undefined;
     if (kind === undefined) return this._errorDetail(key, defaultValue, 'TYPE_MISMATCH', `unknown type ${JSON.stringify(type)} (boolean, string, number, integer, json)`);
     if (this._state !== STATE_OK && !this._prepare()) {
       const [code, msg] = this._fault();

@@ -141,6 +141,8 @@ export class Engine {
     this.attributeIds = new Map();
     /** @type {string[]} problems of the loaded snapshot */
     this.problems = [];
+    this._static = new Uint8Array(0);
+    this._staticPacked = new Uint32Array(0);
     this._values = [];
     this._valueJSON = [];
     this._rules = [];
@@ -209,6 +211,12 @@ export class Engine {
       const np = this._problemCount() >>> 0;
       this.problems = [];
       for (let i = 0; i < np; i++) this.problems.push(this._text(this._problem(i)));
+      // Static flags serve one result to every context: ask the engine once per typed-check
+      // kind and answer from the host afterwards (0 = not asked yet; no static flag packs to 0,
+      // which would be STATIC with the caller's default).
+      this._static = new Uint8Array(n);
+      for (let i = 0; i < n; i++) this._static[i] = this._isStatic(i);
+      this._staticPacked = new Uint32Array(n * 6);
       this._values = new Array(n);
       this._valueJSON = new Array(n);
       this._rules = new Array(n);
@@ -283,10 +291,15 @@ export class Engine {
     return this._contextSet;
   }
 
-  /** Evaluates flag i with the typed check kind; packed u32 result. Never throws. */
+  /** Evaluates flag i with the typed check kind (0 … 5); packed u32 result. Never throws. */
   evaluate(i, kind) {
     if (this.broken || i < 0) return PACKED_NOT_FOUND;
     try {
+      if (this._static[i] === 1) {
+        const k = i * 6 + kind;
+        const p = this._staticPacked[k];
+        return p !== 0 ? p : (this._staticPacked[k] = this.evaluateTyped(i, kind) >>> 0);
+      }
       return this.evaluateTyped(i, kind) >>> 0;
     } catch (e) {
       this.broken = new EngineError('trap', `the wasm instance failed and is discarded: ${e && e.message}`);

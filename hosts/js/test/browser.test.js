@@ -9,10 +9,8 @@ import { chromium } from 'playwright-core';
 import { serveDemo } from '../demo/server.mjs';
 import { nativeVectors, renderResult, repo, wasmPath, wasmBytes } from './helpers.js';
 import { seed, startDaemon, startRedis } from './daemon.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
-export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-/** The flags this machine's Chromium needs (see /work/.library/env/machines/go.md). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const artifacts = new URL('../test-artifacts/', import.meta.url).pathname;
 
 let redis, daemon, demo, browser;
