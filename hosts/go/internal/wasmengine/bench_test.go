@@ -2,8 +2,11 @@ package wasmengine
 
 import (
 	"context"
+	"runtime"
+	"strconv"
 	"testing"
 
+	"github.com/vexil-flags/vexil/bench/scenarios"
 	"github.com/vexil-flags/vexil/core"
 	"github.com/vexil-flags/vexil/wasm/abi"
 )
@@ -14,122 +17,24 @@ import (
 // scenario, same run. Every benchmark runs the native core next to both modules
 // (.../native/..., .../tinygo/..., .../go/...) so one run yields the ratios.
 
-type benchAttr struct {
-	name string
-	v    any // string, float64, bool, []string
-}
-
-type benchScenario struct {
-	name     string
-	snapshot []byte
-	flag     string
-	key      string
-	attrs    []benchAttr
-}
-
-func benchSnapshot(flag string) []byte {
-	return []byte(`{"schemaVersion": 1, "environment": "bench", "version": 1, "flags": [` + flag + `]}`)
-}
-
-// The scenarios of core's BenchmarkEvaluate of the same names.
-func benchScenarios() []benchScenario {
-	return []benchScenario{
-		{
-			name: "static",
-			snapshot: benchSnapshot(`{"key": "static", "enabled": true, "variations": [false, true], "offVariation": 0,
-				"fallthrough": {"variation": 1}}`),
-			flag: "static", key: "user-500",
-		},
-		{
-			name: "rule-match",
-			snapshot: benchSnapshot(`{"key": "paying", "enabled": true, "variations": [false, true], "offVariation": 0,
-				"rules": [{"id": "plans", "clauses": [{"attribute": "plan", "op": "in", "values": ["pro", "enterprise"]}], "variation": 1}],
-				"fallthrough": {"variation": 0}}`),
-			flag: "paying", key: "user-500", attrs: []benchAttr{{"plan", "pro"}},
-		},
-		{
-			name: "rollout",
-			snapshot: benchSnapshot(`{"key": "rollout", "enabled": true, "variations": [false, true], "offVariation": 0,
-				"fallthrough": {"rollout": {"variations": [{"variation": 1, "weight": 25000}, {"variation": 0, "weight": 75000}]}}}`),
-			flag: "rollout", key: "user-500",
-		},
-		{
-			name: "rule-10-clauses",
-			snapshot: benchSnapshot(`{"key": "ten", "enabled": true, "variations": [false, true], "offVariation": 0,
-				"rules": [{"id": "everything", "match": "all", "clauses": [
-					{"attribute": "plan", "op": "in", "values": ["pro", "enterprise"]},
-					{"attribute": "country", "op": "in", "values": ["DE", "FR", "NL", "AT", "CH", "BE", "LU", "IT", "ES"]},
-					{"attribute": "email", "op": "endsWith", "values": ["@example.com"]},
-					{"attribute": "email", "op": "startsWith", "values": ["jane"]},
-					{"attribute": "platform", "op": "equals", "values": ["web"]},
-					{"attribute": "seats", "op": "gte", "values": [10]},
-					{"attribute": "seats", "op": "lt", "values": [1000]},
-					{"attribute": "appVersion", "op": "semverGte", "values": ["4.2.0"]},
-					{"attribute": "beta", "op": "equals", "values": [true]},
-					{"attribute": "groups", "op": "contains", "values": ["adm"]}
-				], "variation": 1}],
-				"fallthrough": {"variation": 0}}`),
-			flag: "ten", key: "user-500",
-			attrs: []benchAttr{{"plan", "pro"}, {"country", "DE"}, {"email", "jane.doe@example.com"},
-				{"platform", "web"}, {"seats", 25.0}, {"appVersion", "4.3.1"}, {"beta", true},
-				{"groups", []string{"eu", "admins"}}},
-		},
-	}
-}
-
-// fill sets the scenario's request on a native context and, when in is not nil, encodes it
-// for the instance.
-func (sc *benchScenario) fill(ctx *core.Context, enc *abi.Encoder, in *Instance) []byte {
-	ctx.Reset()
-	ctx.SetTargetingKey(sc.key)
-	for _, a := range sc.attrs {
-		switch v := a.v.(type) {
-		case string:
-			ctx.SetString(a.name, v)
-		case float64:
-			ctx.SetNumber(a.name, v)
-		case bool:
-			ctx.SetBool(a.name, v)
-		case []string:
-			ctx.SetStrings(a.name, v)
-		}
-	}
-	if in == nil {
-		return nil
-	}
-	enc.Reset(0, 0)
-	enc.String(0, sc.key)
-	for _, a := range sc.attrs {
-		id := in.AttributeID(a.name)
-		if id < 0 {
-			continue
-		}
-		switch v := a.v.(type) {
-		case string:
-			enc.String(uint32(id), v)
-		case float64:
-			enc.Number(uint32(id), v)
-		case bool:
-			enc.Bool(uint32(id), v)
-		case []string:
-			enc.Strings(uint32(id), v)
-		}
-	}
-	return enc.Bytes()
-}
-
 var benchSink core.Result
 
+// BenchmarkEvaluate runs the single-flag scenarios of the benchmark matrix (bench/scenarios):
+// <engine>/<scenario>. Each engine must give the scenario's expected answer, and each module
+// the same result as the native core, before it is timed.
 func BenchmarkEvaluate(b *testing.B) {
-	for _, sc := range benchScenarios() {
-		b.Run("native/"+sc.name, func(b *testing.B) {
-			ev, err := core.Load(sc.snapshot)
+	for _, sc := range scenarios.Of(scenarios.KindEvaluate) {
+		b.Run("native/"+sc.Name, func(b *testing.B) {
+			ev, err := core.Load(sc.Snapshot)
 			if err != nil {
 				b.Fatal(err)
 			}
-			i := ev.FlagIndex(sc.flag)
+			i := ev.FlagIndex(sc.Flag)
 			ctx := ev.NewContext()
-			sc.fill(ctx, nil, nil)
+			sc.Context(ctx)
+			if r := ev.Evaluate(i, ctx); sc.CheckResult(r, ev.Value(r, "null")) != "" {
+				b.Fatal(sc.CheckResult(r, ev.Value(r, "null")))
+			}
 			b.ReportAllocs()
 			var r core.Result
 			for b.Loop() {
@@ -139,20 +44,29 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 	for _, em := range modules(b) {
-		for _, sc := range benchScenarios() {
-			b.Run(em.name+"/"+sc.name, func(b *testing.B) {
-				ev, err := core.Load(sc.snapshot)
+		for _, sc := range scenarios.Of(scenarios.KindEvaluate) {
+			b.Run(em.name+"/"+sc.Name, func(b *testing.B) {
+				ev, err := core.Load(sc.Snapshot)
 				if err != nil {
 					b.Fatal(err)
 				}
-				in := loaded(b, em.mod, sc.snapshot)
+				in := loaded(b, em.mod, sc.Snapshot)
 				ctx := ev.NewContext()
+				sc.Context(ctx)
 				var enc abi.Encoder
-				if err := in.SetContext(sc.fill(ctx, &enc, in)); err != nil {
+				if err := in.SetContext(sc.Encode(&enc, in.AttributeID)); err != nil {
 					b.Fatal(err)
 				}
-				i := in.FlagIndex(sc.flag)
-				if got, want := in.Evaluate(i), ev.Evaluate(int(i), ctx); got != want {
+				i := in.FlagIndex(sc.Flag)
+				got := in.Evaluate(i)
+				value := ""
+				if got.Variation >= 0 {
+					value = in.VariationJSON(got.Flag, got.Variation)
+				}
+				if msg := sc.CheckResult(got, value); msg != "" {
+					b.Fatal(msg)
+				}
+				if want := ev.Evaluate(int(i), ctx); got != want {
 					b.Fatalf("wasm %+v, native %+v", got, want)
 				}
 				b.ReportAllocs()
@@ -166,47 +80,48 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluateAll runs the evaluate-all scenario (<engine>/1000-flags): every flag of a
+// generated 1,000-flag snapshot, checked against the scenario's pinned answer first.
 func BenchmarkEvaluateAll(b *testing.B) {
-	const n = 1000
-	data := genSnapshot(n, 1)
-	ev, err := core.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	perFlag := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/flag")
-	}
-	b.Run("native/1000-flags", func(b *testing.B) {
-		ctx := ev.NewContext()
-		genContextsNative(ctx)
-		out := ev.EvaluateAll(ctx, nil)
-		b.ReportAllocs()
-		for b.Loop() {
-			out = ev.EvaluateAll(ctx, out)
+	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+		ev, err := core.Load(sc.Snapshot)
+		if err != nil {
+			b.Fatal(err)
 		}
-		perFlag(b)
-	})
-	for _, em := range modules(b) {
-		b.Run(em.name+"/1000-flags", func(b *testing.B) {
-			in := loaded(b, em.mod, data)
+		perFlag := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(sc.Want.Flags), "ns/flag")
+		}
+		b.Run("native/"+sc.Name, func(b *testing.B) {
 			ctx := ev.NewContext()
-			var enc abi.Encoder
-			if err := in.SetContext(genContexts(ctx, &enc, in, "user-4242")); err != nil {
-				b.Fatal(err)
-			}
-			out := in.EvaluateAll(nil)
-			nat := ev.EvaluateAll(ctx, nil)
-			for i := range out {
-				if out[i] != nat[i] {
-					b.Fatalf("flag %d: wasm %+v native %+v", i, out[i], nat[i])
-				}
+			sc.Context(ctx)
+			out := ev.EvaluateAll(ctx, nil)
+			if msg := sc.CheckAll(out); msg != "" {
+				b.Fatal(msg)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				out = in.EvaluateAll(out)
+				out = ev.EvaluateAll(ctx, out)
 			}
 			perFlag(b)
 		})
+		for _, em := range modules(b) {
+			b.Run(em.name+"/"+sc.Name, func(b *testing.B) {
+				in := loaded(b, em.mod, sc.Snapshot)
+				var enc abi.Encoder
+				if err := in.SetContext(sc.Encode(&enc, in.AttributeID)); err != nil {
+					b.Fatal(err)
+				}
+				out := in.EvaluateAll(nil)
+				if msg := sc.CheckAll(out); msg != "" {
+					b.Fatal(msg)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					out = in.EvaluateAll(out)
+				}
+				perFlag(b)
+			})
+		}
 	}
 }
 
@@ -284,52 +199,60 @@ func genContextsNative(ctx *core.Context) {
 	}
 }
 
-// BenchmarkLoad measures loading 1,000 flags: 1000/<engine> into a fresh instance each time
-// (how hosts take a new snapshot; instantiating and closing are not timed), and
-// 1000-in-place/<engine> into the same instance again and again.
+// BenchmarkLoad runs the load scenarios: <flags>/<engine> loads into a fresh instance each
+// time (how hosts take a new snapshot; instantiating and closing are not timed), and
+// <flags>-in-place/<engine> loads into the same instance again and again.
 func BenchmarkLoad(b *testing.B) {
 	ctx := context.Background()
-	data := genSnapshot(1000, 1)
-	b.Run("1000/native", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := core.Load(data); err != nil {
-				b.Fatal(err)
+	for _, sc := range scenarios.Of(scenarios.KindLoad) {
+		data, n := sc.Snapshot, strconv.Itoa(sc.Want.Flags)
+		b.Run(n+"/native", func(b *testing.B) {
+			if ev, err := core.Load(data); err != nil || len(ev.Snapshot().Flags) != sc.Want.Flags {
+				b.Fatalf("load: %v", err)
 			}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := core.Load(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, em := range modules(b) {
+			b.Run(n+"/"+em.name, func(b *testing.B) {
+				if in := loaded(b, em.mod, data); in.FlagCount() != sc.Want.Flags || len(in.Problems()) > 0 {
+					b.Fatalf("loaded %d flags (problems %v), want %d", in.FlagCount(), in.Problems(), sc.Want.Flags)
+				}
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					b.StopTimer()
+					in, err := em.mod.Instantiate(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if _, err := in.Load(data); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					_ = in.Close()
+					b.StartTimer()
+				}
+			})
 		}
-	})
-	for _, em := range modules(b) {
-		b.Run("1000/"+em.name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				in, err := em.mod.Instantiate(ctx)
-				if err != nil {
-					b.Fatal(err)
+		for _, em := range modules(b) {
+			b.Run(n+"-in-place/"+em.name, func(b *testing.B) {
+				in := newInstance(b, em.mod)
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := in.Load(data); err != nil {
+						b.Fatal(err)
+					}
 				}
-				b.StartTimer()
-				if _, err := in.Load(data); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				_ = in.Close()
-				b.StartTimer()
-			}
-		})
-	}
-	for _, em := range modules(b) {
-		b.Run("1000-in-place/"+em.name, func(b *testing.B) {
-			in := newInstance(b, em.mod)
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := in.Load(data); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -369,6 +292,46 @@ func BenchmarkCompile(b *testing.B) {
 			for b.Loop() {
 				warm()
 			}
+		})
+	}
+}
+
+// BenchmarkInstanceMemory measures what one instance holding the 1,000-flag snapshot costs:
+// guest-B/instance is its linear memory, host-B/instance the Go heap it adds (linear memory
+// included; compiled code is shared by all instances), both over 8 live instances. The timed
+// loop instantiates, loads the snapshot and closes.
+func BenchmarkInstanceMemory(b *testing.B) {
+	ctx := context.Background()
+	data := scenarios.Lookup("load-1000-flags").Snapshot
+	for _, em := range modules(b) {
+		b.Run(em.name, func(b *testing.B) {
+			const live = 8
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ins := make([]*Instance, 0, live)
+			for range live {
+				ins = append(ins, loaded(b, em.mod, data))
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			guest := ins[0].mem.Size()
+			for _, in := range ins {
+				_ = in.Close()
+			}
+			for b.Loop() {
+				in, err := em.mod.Instantiate(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := in.Load(data); err != nil {
+					b.Fatal(err)
+				}
+				_ = in.Close()
+			}
+			// After the loop: its first iteration resets user-reported metrics.
+			b.ReportMetric(float64(guest), "guest-B/instance")
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/live, "host-B/instance")
 		})
 	}
 }

@@ -1,0 +1,376 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/vexil-flags/vexil/bench/scenarios"
+)
+
+// Engine is one column of the matrix: a Vexil engine or a peer. ID is the engine's segment in
+// benchmark names (Evaluate/<ID>/<scenario>).
+type Engine struct {
+	ID, Label string
+	Peer      bool
+}
+
+// Engines lists every engine the report knows, in display order. A runner whose results name
+// another engine is reported under its ID.
+var Engines = []Engine{
+	{ID: "native", Label: "Vexil native core (Go)"},
+	{ID: "tinygo", Label: "Vexil TinyGo module · wazero"},
+	{ID: "go", Label: "Vexil Go module · wazero"},
+	{ID: "node", Label: "Vexil TinyGo module · Node"},
+	{ID: "chromium", Label: "Vexil TinyGo module · Chromium"},
+	{ID: "launchdarkly", Label: "LaunchDarkly evaluation", Peer: true},
+	{ID: "flagd", Label: "flagd core", Peer: true},
+	{ID: "unleash", Label: "Unleash Go client", Peer: true},
+	{ID: "growthbook", Label: "GrowthBook Go SDK", Peer: true},
+}
+
+func engine(id string) Engine {
+	for _, e := range Engines {
+		if e.ID == id {
+			return e
+		}
+	}
+	return Engine{ID: id, Label: id}
+}
+
+// Input is everything a report is made of.
+type Input struct {
+	Set *Set
+	// Machine and Versions are "what: value" rows for the machine and versions table, in
+	// order, gathered by the caller from the machine itself.
+	Machine  [][2]string
+	Versions [][2]string
+	// Sizes are the module files measured: name, raw bytes, gzip -9 bytes.
+	Sizes []ModuleSize
+	// Command is the command that reproduces the run; Settings says how it ran (benchtime,
+	// count).
+	Command, Settings string
+	// ChartDir is where charts go, relative to the report (e.g. "charts").
+	ChartDir string
+	// Pending lists sections not measured yet: title and what will fill them.
+	Pending [][2]string
+}
+
+// ModuleSize is one module file's size.
+type ModuleSize struct {
+	Name      string
+	Raw, Gzip int64
+}
+
+// Output is the report and its charts (file name relative to the report → SVG).
+type Output struct {
+	Markdown []byte
+	Charts   map[string][]byte
+}
+
+type row struct {
+	eng  Engine
+	name string // benchmark name
+	st   Stat
+}
+
+// evalRows returns the engines that ran benchmark names made by name(engine), in display
+// order, followed by unknown engines found with prefix/suffix.
+func (in *Input) rows(name func(id string) string, match func(bench string) (id string, ok bool)) []row {
+	seen := map[string]bool{}
+	var out []row
+	for _, e := range Engines {
+		n := name(e.ID)
+		if st, ok := in.Set.Stat(n, "ns/op"); ok {
+			out = append(out, row{e, n, st})
+			seen[e.ID] = true
+		}
+	}
+	var extra []string
+	for n := range in.Set.Runs {
+		if id, ok := match(n); ok && !seen[id] {
+			extra = append(extra, id)
+			seen[id] = true
+		}
+	}
+	sort.Strings(extra)
+	for _, id := range extra {
+		n := name(id)
+		st, _ := in.Set.Stat(n, "ns/op")
+		out = append(out, row{engine(id), n, st})
+	}
+	return out
+}
+
+func scenarioRows(in *Input, group, scenario string) []row {
+	return in.rows(func(id string) string { return group + "/" + id + "/" + scenario },
+		func(b string) (string, bool) {
+			rest, ok := strings.CutPrefix(b, group+"/")
+			if !ok {
+				return "", false
+			}
+			id, sc, ok := strings.Cut(rest, "/")
+			return id, ok && sc == scenario
+		})
+}
+
+func loadRows(in *Input, flags int) []row {
+	prefix := fmt.Sprintf("Load/%d/", flags)
+	return in.rows(func(id string) string { return prefix + id },
+		func(b string) (string, bool) {
+			id, ok := strings.CutPrefix(b, prefix)
+			return id, ok && !strings.Contains(id, "/")
+		})
+}
+
+func find(rows []row, id string) (row, bool) {
+	for _, r := range rows {
+		if r.eng.ID == id {
+			return r, true
+		}
+	}
+	return row{}, false
+}
+
+func fastestPeer(rows []row) (row, bool) {
+	var best row
+	ok := false
+	for _, r := range rows {
+		if r.eng.Peer && (!ok || r.st.Median < best.st.Median) {
+			best, ok = r, true
+		}
+	}
+	return best, ok
+}
+
+func ratio(a, b float64) string {
+	if b <= 0 || math.IsNaN(a/b) {
+		return "–"
+	}
+	r := a / b
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f×", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1f×", r)
+	default:
+		return fmt.Sprintf("%.2f×", r)
+	}
+}
+
+func rangeText(st Stat) string {
+	return FormatNs(st.Min) + " – " + FormatNs(st.Max)
+}
+
+func (in *Input) value(name, unit string) string {
+	st, ok := in.Set.Stat(name, unit)
+	if !ok {
+		return "–"
+	}
+	if unit == "allocs/op" || unit == "B/op" {
+		return fmt.Sprintf("%.0f", st.Median)
+	}
+	return fmt.Sprintf("%.4g", st.Median)
+}
+
+// Render writes the report.
+func Render(in *Input) (*Output, error) {
+	if len(in.Set.Runs) == 0 {
+		return nil, fmt.Errorf("report: no benchmark results in the input")
+	}
+	out := &Output{Charts: map[string][]byte{}}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	chart := func(name, title, unit string, rows []row) {
+		bars := make([]Bar, 0, len(rows))
+		for _, r := range rows {
+			bars = append(bars, Bar{Label: r.eng.Label, Median: r.st.Median, Min: r.st.Min, Max: r.st.Max, Peer: r.eng.Peer})
+		}
+		file := path.Join(in.ChartDir, name+".svg")
+		out.Charts[file] = Chart(title, unit, bars)
+		w("![%s](%s)\n\n", title, file)
+	}
+
+	w("# Vexil benchmark results\n\n")
+	w("Written by `bench/cmd/benchreport` from one run of `make bench`: every number below was measured in that run (medians of %s; ranges are min – max over the runs). Regenerate it rather than editing it.\n\n", in.Settings)
+	w("Reproduce: `%s`\n\n", in.Command)
+
+	w("## Machine and versions\n\n| | |\n|---|---|\n")
+	for _, kv := range append(append([][2]string{}, in.Machine...), in.Versions...) {
+		w("| %s | %s |\n", kv[0], kv[1])
+	}
+	w("\n")
+
+	evals := scenarios.Of(scenarios.KindEvaluate)
+	// Headline: the ratios the issue asks for.
+	w("## Headline ratios\n\n")
+	w("| scenario | native | TinyGo·wazero | TinyGo ÷ native | Go·wazero | Go ÷ native | fastest peer | TinyGo ÷ fastest peer |\n|---|---:|---:|---:|---:|---:|---|---:|\n")
+	for _, sc := range evals {
+		rows := scenarioRows(in, "Evaluate", sc.Name)
+		headline(w, sc.Title, rows)
+	}
+	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+		headline(w, sc.Title+" (whole call)", scenarioRows(in, "EvaluateAll", sc.Name))
+	}
+	for _, sc := range scenarios.Of(scenarios.KindLoad) {
+		headline(w, sc.Title, loadRows(in, sc.Want.Flags))
+	}
+	w("\nRatios divide medians measured in the same run. Peers run only the scenarios they can express (see bench/README.md).\n\n")
+
+	w("## One flag, one context\n\nThe context is set once per request; each timed call evaluates one flag. Every engine returned the scenario's expected answer before it was timed.\n\n")
+	for _, sc := range evals {
+		rows := scenarioRows(in, "Evaluate", sc.Name)
+		w("### %s (`%s`)\n\n", sc.Title, sc.Name)
+		if len(rows) == 0 {
+			w("No engine ran this scenario in this run.\n\n")
+			continue
+		}
+		chart("evaluate-"+sc.Name, sc.Title, "ns per evaluation", rows)
+		detail(w, in, rows, "")
+	}
+
+	w("## Evaluate all flags\n\n")
+	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+		rows := scenarioRows(in, "EvaluateAll", sc.Name)
+		w("### %s (`%s`)\n\n", sc.Title, sc.Name)
+		if len(rows) == 0 {
+			w("No engine ran this scenario in this run.\n\n")
+			continue
+		}
+		chart("evaluate-all-"+sc.Name, sc.Title, "ns per call (all flags)", rows)
+		detail(w, in, rows, "ns/flag")
+	}
+
+	w("## Snapshot load\n\nParse and compile a generated snapshot into a fresh engine (instantiating a module is not timed here; see Lifecycle).\n\n")
+	for _, sc := range scenarios.Of(scenarios.KindLoad) {
+		rows := loadRows(in, sc.Want.Flags)
+		w("### %s (`%s`)\n\n", sc.Title, sc.Name)
+		if len(rows) == 0 {
+			w("No engine ran this scenario in this run.\n\n")
+			continue
+		}
+		chart(sc.Name, sc.Title, "time per load", rows)
+		detail(w, in, rows, "")
+	}
+
+	lifecycle(w, in)
+
+	if len(in.Pending) > 0 {
+		w("## Not measured yet\n\n")
+		for _, p := range in.Pending {
+			w("### %s\n\n%s\n\n", p[0], p[1])
+		}
+	}
+	out.Markdown = []byte(b.String())
+	return out, nil
+}
+
+func headline(w func(string, ...any), title string, rows []row) {
+	nat, okN := find(rows, "native")
+	if !okN {
+		return
+	}
+	cell := func(id string) (string, string) {
+		r, ok := find(rows, id)
+		if !ok {
+			return "–", "–"
+		}
+		return FormatNs(r.st.Median), ratio(r.st.Median, nat.st.Median)
+	}
+	tg, tgR := cell("tinygo")
+	g, gR := cell("go")
+	peer, pR := "–", "–"
+	if p, ok := fastestPeer(rows); ok {
+		peer = fmt.Sprintf("%s, %s", p.eng.Label, FormatNs(p.st.Median))
+		if t, ok := find(rows, "tinygo"); ok {
+			pR = ratio(t.st.Median, p.st.Median)
+		}
+	}
+	w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", title, FormatNs(nat.st.Median), tg, tgR, g, gR, peer, pR)
+}
+
+func detail(w func(string, ...any), in *Input, rows []row, extraUnit string) {
+	nat, okN := find(rows, "native")
+	peer, okP := fastestPeer(rows)
+	extraHead := ""
+	if extraUnit != "" {
+		extraHead = " " + extraUnit + " |"
+	}
+	w("| engine | time (median) | range | runs |%s B/op | allocs/op | ÷ native | ÷ fastest peer |\n", extraHead)
+	w("|---|---:|---:|---:|%s---:|---:|---:|---:|\n", strings.Repeat("---:|", len(strings.Fields(extraHead))/2))
+	for _, r := range rows {
+		rn, rp := "–", "–"
+		if okN {
+			rn = ratio(r.st.Median, nat.st.Median)
+		}
+		if okP {
+			rp = ratio(r.st.Median, peer.st.Median)
+		}
+		extra := ""
+		if extraUnit != "" {
+			extra = " " + in.value(r.name, extraUnit) + " |"
+		}
+		w("| %s | %s | %s | %d |%s %s | %s | %s | %s |\n", r.eng.Label, FormatNs(r.st.Median), rangeText(r.st), r.st.N, extra,
+			in.value(r.name, "B/op"), in.value(r.name, "allocs/op"), rn, rp)
+	}
+	w("\n")
+}
+
+func lifecycle(w func(string, ...any), in *Input) {
+	w("## Lifecycle (wazero)\n\n")
+	if len(in.Sizes) > 0 {
+		w("| module | raw | gzip -9 |\n|---|---:|---:|\n")
+		for _, s := range in.Sizes {
+			w("| %s | %s | %s |\n", s.Name, kb(s.Raw), kb(s.Gzip))
+		}
+		w("\n")
+	}
+	type item struct{ title, name, unit string }
+	var items []item
+	for _, m := range []string{"tinygo", "go"} {
+		label := engine(m).Label
+		items = append(items,
+			item{label + ": compile, cold", "Compile/" + m + "/cold", "ns/op"},
+			item{label + ": compile, from the file cache", "Compile/" + m + "/cached", "ns/op"},
+			item{label + ": instantiate (+ _initialize, ABI check) and close", "Instantiate/" + m, "ns/op"},
+			item{label + ": instantiate, load 1,000 flags, close", "InstanceMemory/" + m, "ns/op"},
+			item{label + ": linear memory per instance (1,000 flags loaded)", "InstanceMemory/" + m, "guest-B/instance"},
+			item{label + ": Go heap per instance (1,000 flags loaded)", "InstanceMemory/" + m, "host-B/instance"},
+			item{label + ": empty guest call", "Boundary/" + m, "ns/op"},
+			item{label + ": set a 10-attribute context", "SetContext/" + m, "ns/op"},
+		)
+	}
+	w("| what | median | range | runs |\n|---|---:|---:|---:|\n")
+	n := 0
+	for _, it := range items {
+		st, ok := in.Set.Stat(it.name, it.unit)
+		if !ok {
+			continue
+		}
+		n++
+		if it.unit == "ns/op" {
+			w("| %s | %s | %s | %d |\n", it.title, FormatNs(st.Median), rangeText(st), st.N)
+		} else {
+			w("| %s | %s | %s – %s | %d |\n", it.title, bytesText(st.Median), bytesText(st.Min), bytesText(st.Max), st.N)
+		}
+	}
+	if n == 0 {
+		w("| (no lifecycle benchmark in this run) | | | |\n")
+	}
+	w("\n")
+}
+
+func kb(n int64) string { return fmt.Sprintf("%s (%d B)", bytesText(float64(n)), n) }
+
+func bytesText(n float64) string {
+	switch {
+	case math.Abs(n) >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", n/(1<<20))
+	case math.Abs(n) >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", n/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", n)
+	}
+}
