@@ -4,7 +4,7 @@ GO ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build tinygo deps test vet fuzz bench run clean
+.PHONY: all build tinygo deps test vet fuzz bench run clean js-deps js-test js-bench
 
 all: build
 
@@ -28,10 +28,29 @@ deps:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 		else echo "redis-server is missing: sudo apt-get install redis-server"; exit 1; fi; }
 
-test: deps build vet
+test: deps build vet js-test
 	@git diff --quiet -- hosts/go/internal/embedded/vexil.wasm 2>/dev/null || { \
 		echo "hosts/go/internal/embedded/vexil.wasm changed when built: commit the rebuilt module"; exit 1; }
 	$(GO) test -count=1 ./...
+
+# The JS host (hosts/js): Debian's chromium for its browser tests (never a browser downloaded by
+# a test tool), installed as root when /usr/bin/chromium is missing, and the package's dev
+# dependencies from its lock file (playwright-core, @openfeature/web-sdk, typescript).
+js-deps:
+	@[ -x /usr/bin/chromium ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else echo "/usr/bin/chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+	cd hosts/js && npm ci --no-audit --no-fund
+
+# node --test: golden vectors (Node and Chromium), client API, live daemon + Redis, demo page in
+# headless Chromium (screenshots in hosts/js/test-artifacts/), types.
+js-test: deps build js-deps
+	cd hosts/js && npm test
+
+# Node and Chromium benchmarks of the JS host (not part of make test).
+js-bench: build js-deps
+	node hosts/js/bench/bench.mjs
 
 # Each fuzz target runs for FUZZTIME from the committed seed corpus (core/testdata/fuzz).
 fuzz:
