@@ -18,7 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vexil-flags/vexil/sync/admin"
 	"github.com/vexil-flags/vexil/sync/auth"
+	"github.com/vexil-flags/vexil/sync/follow"
+	"github.com/vexil-flags/vexil/sync/sdkapi"
 	"github.com/vexil-flags/vexil/sync/store"
+	"github.com/vexil-flags/vexil/sync/stream"
 )
 
 // Config is the daemon's configuration (vexil serve fills it from flags and VEXIL_* variables).
@@ -36,6 +39,9 @@ type Daemon struct {
 	cfg     Config
 	store   *store.Store
 	handler http.Handler
+	// The host side (sync/PROTOCOL.md): the change-log follower feeds the SSE hub.
+	follower *follow.Follower
+	hub      *stream.Hub
 }
 
 // New checks the configuration and connects to Redis (lazily: readiness tells whether it
@@ -76,9 +82,15 @@ func New(cfg Config) (*Daemon, error) {
 		return 1
 	})
 	reg.MustRegister(requests, latency, redisUp)
+	d.hub = stream.New(stream.Config{Registerer: reg})
+	d.follower = follow.New(follow.Config{Store: st, Publish: d.hub.Publish, Log: cfg.Log, Registerer: reg})
+	d.follower.Start()
+	sdk := sdkapi.Handler(sdkapi.Config{Store: st, Follower: d.follower, Hub: d.hub, Log: cfg.Log})
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", admin.Handler(admin.Config{Store: st, Tokens: tokens, MaxBody: cfg.MaxBody, Log: cfg.Log, Registerer: reg}))
+	mux.Handle("/sdk/v1/", sdk)
+	mux.Handle("/ofrep/v1/", sdk)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -120,11 +132,25 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach Flush and SetWriteDeadline (SSE streams).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // Handler returns the daemon's HTTP handler (for tests with httptest).
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
 // Store returns the daemon's store.
 func (d *Daemon) Store() *store.Store { return d.store }
+
+// Hub returns the daemon's SSE hub.
+func (d *Daemon) Hub() *stream.Hub { return d.hub }
+
+// Close ends the streams (with a reconnect hint), stops following Redis and closes it, for
+// daemons used through Handler; Serve does this itself.
+func (d *Daemon) Close() error {
+	d.hub.Shutdown()
+	d.follower.Close()
+	return d.store.Close()
+}
 
 // Serve listens on cfg.Listen and serves until ctx is done, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish (up to Drain), and closes Redis.
@@ -144,18 +170,19 @@ func (d *Daemon) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	select {
 	case err := <-errc:
-		_ = d.store.Close()
+		_ = d.Close()
 		return err
 	case <-ctx.Done():
 	}
 	d.cfg.Log.Info("vexil serve: shutting down", "drain", d.cfg.Drain.String())
 	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.Drain)
 	defer cancel()
+	d.hub.Shutdown() // streams get a reconnect hint and end, so they do not hold up the drain
 	err = srv.Shutdown(sctx)
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}
-	if e := d.store.Close(); err == nil {
+	if e := d.Close(); err == nil {
 		err = e
 	}
 	d.cfg.Log.Info("vexil serve: stopped")
