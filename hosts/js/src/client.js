@@ -6,6 +6,7 @@ import { DaemonSource } from './source.js';
 import { resolveStore } from './storage.js';
 
 const STATE_OK = 0, STATE_NOW = 1, STATE_FULL = 2;
+const RENEW_MIN = 32 << 20;
 const EVENTS = ['ready', 'change', 'stale', 'error'];
 const utf8 = new TextDecoder();
 
@@ -27,7 +28,7 @@ export async function createClient(options = {}) {
   const o = checkOptions(options);
   const module = await (o.wasm === undefined ? (sharedModule ??= compileModule(DEFAULT_WASM)) : compileModule(o.wasm));
   const engine = await Engine.create(module);
-  const client = new Client(engine, o);
+  const client = new Client(engine, o, module);
   await client._start();
   return client;
 }
@@ -69,8 +70,10 @@ function checkOptions(options) {
  */
 export class Client {
   /** @param {Engine} engine */
-  constructor(engine, o) {
+  constructor(engine, o, module) {
     this._engine = engine;
+    this._module = module;
+    this._renewing = false;
     this._o = o;
     /** @type {SnapshotDoc|null} */
     this._doc = null;
@@ -184,6 +187,7 @@ export class Client {
     if (this._engine.problems.length) {
       this._emit('error', new EngineError(`snapshot version ${doc.version}`, `${this._engine.problems.length} flags or segments rejected (they answer PARSE_ERROR): ${this._engine.problems.join('; ')}`));
     }
+    this._maybeRenew();
     const keys = new Set(doc.changedFlags(prev));
     if (before) {
       const after = this._signatures();
@@ -194,6 +198,32 @@ export class Client {
       this._emit('change', { keys: [...keys].sort(), version: doc.version, previousVersion: prev ? prev.version : -1 });
     }
     return true;
+  }
+
+  /**
+   * Linear memory never shrinks, and every load parses into new memory (wasm/ABI.md): a
+   * long-lived client applying many patches would grow without bound. When the memory passes
+   * 32 MiB and 16 × the snapshot's size, a fresh instance is made off the hot path, loaded with
+   * the current snapshot and swapped in (checks keep using the old one meanwhile).
+   */
+  _maybeRenew() {
+    const e = this._engine;
+    const bytes = e._mem.buffer.byteLength;
+    if (this._renewing || !this._module || bytes < RENEW_MIN || bytes < 16 * this._doc.text.length) return;
+    this._renewing = true;
+    Engine.create(this._module)
+      .then((fresh) => {
+        this._renewing = false;
+        if (this._closed || !this._doc) return;
+        fresh.load(this._doc.text); // the snapshot served now (a patch may have come meanwhile)
+        this._engine = fresh;
+        this._state = STATE_FULL;
+        this.renewals = (this.renewals ?? 0) + 1;
+      })
+      .catch((err) => {
+        this._renewing = false;
+        this._emit('error', new Error('vexil: renewing the engine instance: ' + err.message));
+      });
   }
 
   /** Each flag's result for the current context, as comparable text. */

@@ -182,3 +182,27 @@ test('closed client answers defaults with GENERAL', async () => {
   assert.equal(c.string('theme', 'x'), 'x');
   assert.equal(c.detail('theme', 'x').errorCode, 'GENERAL');
 });
+
+test('many snapshot loads: memory stays bounded (the instance is renewed), answers stay right', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { repo } = await import('./helpers.js');
+  const input = JSON.parse(execFileSync('go', ['run', './hosts/js/bench/gen', '-flags', '1000'], { cwd: repo, encoding: 'utf8', maxBuffer: 256 << 20 }));
+  const base = JSON.parse(input.snapshot);
+  const c = await createClient({ bootstrap: input.snapshot, wasm, storage: false, context: input.context });
+  try {
+    const want = JSON.stringify(c.all());
+    let peak = 0;
+    for (let v = 1; v <= 40; v++) {
+      // What the daemon source does with each snapshot it receives.
+      assert.ok(c._fromDaemon(JSON.stringify({ ...base, version: base.version + v }), null));
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, c._engine._mem.buffer.byteLength);
+      assert.equal(c.version, base.version + v);
+    }
+    assert.ok(c.renewals >= 1, 'the instance was renewed');
+    assert.ok(peak < 96 << 20, `memory peaked at ${peak >> 20} MiB`);
+    assert.equal(JSON.stringify(c.all()), want);
+  } finally {
+    c.close();
+  }
+});
