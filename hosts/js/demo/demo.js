@@ -15,7 +15,9 @@ async function config() {
 
 function context() {
   const f = new FormData($('ctx'));
-  return { targetingKey: f.get('targetingKey'), plan: f.get('plan'), country: f.get('country'), beta: f.get('beta') === 'on' };
+  const beta = f.get('beta') === 'on';
+  // The checkbox feeds both names in use: `beta` (the tests' flags) and `betaOptIn` (core/testdata/example.json's).
+  return { targetingKey: f.get('targetingKey'), plan: f.get('plan'), country: f.get('country'), email: f.get('email'), appVersion: f.get('appVersion'), platform: 'web', beta, betaOptIn: beta };
 }
 
 let previous = {};
@@ -61,7 +63,7 @@ client.on('change', (e) => {
 client.on('ready', () => (log('ready'), render(client)));
 client.on('stale', (e) => (log('stale: ' + e.reason), render(client)));
 client.on('error', (e) => log('error: ' + e.message));
-$('ctx').addEventListener('change', () => {
+$('ctx').addEventListener('input', () => {
   client.setContext(context());
   render(client);
 });
