@@ -7,7 +7,9 @@
 #   4. starts `vexil serve` on $VEXIL_LISTEN (default 127.0.0.1:8470) with an admin token made
 #      once and kept in .cache/run/admin-token
 #   5. seeds the environments production and staging with core/testdata/example.json, once
-#   6. prints the URLs, the admin token, the SDK keys and commands to try
+#   6. serves the JS host's demo page (hosts/js/demo) on $VEXIL_DEMO_LISTEN (default 127.0.0.1:8480)
+#      when node is installed
+#   7. prints the URLs, the admin token, the SDK keys and commands to try
 # Ctrl-C (or SIGTERM) stops the daemon gracefully, then Redis (which flushes its AOF).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,9 +39,10 @@ if [ ! -s "$DATA/admin-token" ]; then
 fi
 TOKEN=$(cat "$DATA/admin-token")
 
-redis_pid= vexil_pid=
+redis_pid= vexil_pid= demo_pid=
 cleanup() {
 	trap - INT TERM EXIT
+	[ -z "$demo_pid" ] || kill -TERM "$demo_pid" 2>/dev/null || true
 	if [ -n "$vexil_pid" ] && kill -0 "$vexil_pid" 2>/dev/null; then
 		kill -TERM "$vexil_pid" 2>/dev/null || true
 		wait "$vexil_pid" 2>/dev/null || true
@@ -81,11 +84,19 @@ done
 
 server_key=$(dist/vexil env keys production --json | sed -n 's/.*"server": "\(.*\)".*/\1/p')
 client_key=$(dist/vexil env keys production --json | sed -n 's/.*"client": "\(.*\)".*/\1/p')
+# The JS host's demo page (hosts/js/demo): production's client-side flags, evaluated in the browser.
+DEMO_LISTEN=${VEXIL_DEMO_LISTEN:-127.0.0.1:8480}
+demo="(needs node)"
+if command -v node >/dev/null; then
+	node hosts/js/demo/server.mjs --daemon "$URL" --client-key "$client_key" --listen "$DEMO_LISTEN" >>"$DATA/demo.log" 2>&1 &
+	demo_pid=$! demo="http://$DEMO_LISTEN"
+fi
 cat <<INFO
 
   Vexil is running.
     admin API     $URL/api/v1           (OpenAPI: $URL/api/v1/openapi.json)
     health        $URL/healthz  $URL/readyz  $URL/metrics
+    demo page     $demo   (flags evaluated in the browser, live)
     admin token   $TOKEN
     production    server key $server_key
                   client key $client_key
@@ -101,7 +112,7 @@ cat <<INFO
     dist/vexil audit
     curl -H "Authorization: Bearer \$VEXIL_ADMIN_TOKEN" $URL/api/v1/environments/production/snapshot
 
-  The web admin UI and the demo page arrive with later issues. Press Ctrl-C to stop.
+  The web admin UI arrives with a later issue. Press Ctrl-C to stop.
 
 INFO
 
