@@ -60,6 +60,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /sdk/v1/stream", a.with(a.stream))
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags/{key}", a.with(a.evaluateFlag))
 	mux.HandleFunc("POST /ofrep/v1/evaluate/flags", a.with(a.evaluateFlags))
+	mux.HandleFunc("POST /ofrep/v1/evaluate/flags/{$}", a.with(a.evaluateFlag)) // key "": FLAG_NOT_FOUND
 	for _, p := range []string{"/sdk/v1/snapshot", "/sdk/v1/stream", "/ofrep/v1/evaluate/flags/{key}", "/ofrep/v1/evaluate/flags"} {
 		mux.HandleFunc("OPTIONS "+p, preflight)
 	}
