@@ -65,11 +65,17 @@ func (e *events) handler(t of.EventType) of.EventCallback {
 // wait returns the first event of type t after index from, waiting up to 5 s.
 func (e *events) wait(t *testing.T, want of.EventType, from int) (of.EventDetails, int) {
 	t.Helper()
+	return e.waitMatch(t, want, from, func(of.EventDetails) bool { return true })
+}
+
+// waitMatch is wait for the first event of type t that match accepts.
+func (e *events) waitMatch(t *testing.T, want of.EventType, from int, match func(of.EventDetails) bool) (of.EventDetails, int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		e.mu.Lock()
 		for i := from; i < len(e.typ); i++ {
-			if e.typ[i] == want {
+			if e.typ[i] == want && match(e.got[i]) {
 				d := e.got[i]
 				e.mu.Unlock()
 				return d, i + 1
@@ -264,7 +270,24 @@ func TestProviderNotReady(t *testing.T) {
 	if v, _ := ofc.BooleanValue(context.Background(), "checkout", true, of.NewEvaluationContext("u", nil)); !v {
 		t.Error("default not served")
 	}
+	var ev events
+	ofc.AddHandler(of.ProviderError, ev.handler(of.ProviderError))
+	ofc.AddHandler(of.ProviderReady, ev.handler(of.ProviderReady))
+	// Another failure (the path is now a directory): PROVIDER_ERROR saying so.
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// (The SDK itself reports the error state to a handler added in that state; ours names the cause.)
+	d, next := ev.waitMatch(t, of.ProviderError, 0, func(d of.EventDetails) bool { return strings.Contains(d.Message, "is a directory") })
+	// (go-sdk v1.18 does not pass an event's ErrorCode on to handlers.)
+	if d.EventMetadata["version"] != int64(-1) {
+		t.Errorf("error event %+v", d)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
 	write(t, path, snapshot(1, 1))
+	ev.wait(t, of.ProviderReady, next)
 	waitState(t, ofc, of.ReadyState)
 	v, err := ofc.BooleanValue(context.Background(), "checkout", false, of.NewEvaluationContext("u", map[string]any{"plan": "pro"}))
 	if err != nil || !v {
