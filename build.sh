@@ -15,7 +15,7 @@
 #                         TINYGO=$(./build.sh tinygo) && "$TINYGO" build -target=wasm-unknown ...
 #
 # TinyGo bootstrap. Always the project-local copy in .cache/tinygo/ (git-ignored), never a
-# `tinygo` on PATH, because its runtime carries two patches (see tinygo_patch_runtime):
+# `tinygo` on PATH, because its runtime carries patches (see tinygo_patch_runtime):
 #   root/            TINYGOROOT: the module source from the Go module proxy, bin/tinygo built in it
 #                    against Debian's LLVM 19 (go build -tags=llvm19), src/runtime patched
 #   xdg/tinygo/      TinyGo's cache (v0.41.1 takes it from os.UserCacheDir, i.e. XDG_CACHE_HOME;
@@ -33,11 +33,21 @@
 #                       a function-pointer comparison, so the key escapes: every lookup allocated
 #                       8 bytes (tinygo-org/tinygo#3354), which made flag evaluation allocate and,
 #                       with the collector below, cost ~3 us per flag on average.
-#   gc_blocks_vexil.go  the conservative collector finds the head of the object a pointer points
-#                       into by walking block states back one byte (4 blocks) at a time, for every
+#   gc_blocks_vexil.go  the collector finds the head of the object a pointer points into by
+#                       walking block states back one byte (4 blocks) at a time, for every
 #                       pointer: a parsed snapshot (thousands of strings sliced from one copy of
 #                       its text) made one collection take ~170 ms; remembering the ranges of the
 #                       largest objects walked brings it to ~4 ms (1,000 flags).
+#   gc_globals_vexil.go the collector scanned all of the globals as roots, read-only data
+#                       included: ~700 words of unicode tables and constants held values that are
+#                       heap addresses, each pinning a stale object and everything it referenced
+#                       (old snapshots), and so did the collector's own counters. Link-time values
+#                       and the collector's state are no roots now (runtime_wasmentry.go calls
+#                       vexilGCInit, gc_stack_portable.go calls markGlobals).
+#   hashmap_layout_vexil.go  map buckets get a layout, so the precise collector (-gc=precise)
+#                       no longer reads their random tophash bytes as pointers into garbage.
+#                       With these two, 100 reloads of a 1,000-flag snapshot keep linear memory at
+#                       12 MiB (it grew 12 -> 96 MiB in 20 reloads before).
 # Both keep upstream semantics; the edits to upstream files are checked by sha256 before and after.
 # shellcheck disable=SC2015 # `a && b || fail ...` is meant: fail when either a or b fails
 set -Eeuo pipefail
@@ -80,7 +90,11 @@ TG_LIB_WASMBUILTINS=wasmbuiltins-wasm32-unknown-unknown-mvp         # -target=wa
 # s is z's size and most of 2's speed; 2 would leave under 10 KB of the gzip budget.
 # -panic=trap: wasm-unknown has no output, so panic messages only cost bytes (6.6 KB).
 WASM_PKG=./wasm/guest
-WASM_TINYGO_FLAGS=(-target=wasm-unknown -scheduler=none -gc=conservative -panic=trap -no-debug -opt=s)
+# -gc=precise: TinyGo's block collector with each heap object's pointer layout (stack and
+# globals are still scanned conservatively). The fully conservative collector read timestamps,
+# hashes and floats inside live objects as pointers, kept garbage alive through them and grew
+# linear memory on every snapshot reload (see the runtime patches above).
+WASM_TINYGO_FLAGS=(-target=wasm-unknown -scheduler=none -gc=precise -panic=trap -no-debug -opt=s)
 EMBEDDED_WASM=hosts/go/internal/embedded/vexil.wasm
 WASM_MAX_RAW=350000 # bytes, dist/vexil.wasm
 WASM_MAX_GZIP=150000
@@ -291,9 +305,14 @@ tinygo_place_libs() {
 # TinyGo runtime patches (see the top of this file). Upstream v0.41.1's files, and the same files
 # after the edits below, by sha256:
 TG_RT_HASHMAP_UPSTREAM=bd7ca4982925abca6d7b0eb59bb3a91f7200a5b8b332018ac24ab83037070a50
-TG_RT_HASHMAP_PATCHED=886aa6a218b4849c52bd20970a9e3d8f4055609e6ce243722c9f75cdc724e523
+TG_RT_HASHMAP_PATCHED_V1=886aa6a218b4849c52bd20970a9e3d8f4055609e6ce243722c9f75cdc724e523 # without bucket layouts
+TG_RT_HASHMAP_PATCHED=e7478ad1de407f544231525f57fa122f12d1340b9acef5c67f1bf024736439c3
 TG_RT_GC_UPSTREAM=53a329de73390a4010358beaa665e9fa489b95c2dbd9fb60d2605c051471f805
 TG_RT_GC_PATCHED=de09789f9603fda386060ee5655c02a7caeb0f65074d903019008150c1200b62
+TG_RT_STACK_UPSTREAM=6e8359bb07f4aa0450a1c91d639d85de806d32aebf438776f29fedb04e734cd1
+TG_RT_STACK_PATCHED=072cb03dd29e9d09f8fe69a7dcaaa6af6e6f84e69c32d0e0f8431afa62ee77b5
+TG_RT_ENTRY_UPSTREAM=56500007611f4cbcb9d59c00f503a769cac2e453125a9347d6e0496f8b8c0a5e
+TG_RT_ENTRY_PATCHED=9da02efa83ad6284aa134724ede90a39b7b8871ea092fda1c49a842768e1f4d6
 
 # tg_rt_hashmap: src/runtime/hashmap_vexil.go, which replaces hashmapStringGet (upstream's is
 # renamed hashmapStringGetUpstream and left unused).
@@ -418,6 +437,217 @@ func (b gcBlock) findHeadMarking() gcBlock {
 EOF
 }
 
+# tg_rt_globals: src/runtime/gc_globals_vexil.go: roots among the globals without link-time data
+# (markGlobals, called by gc_stack_portable.go; vexilGCInit, called by runtime_wasmentry.go).
+tg_rt_globals() {
+	cat <<'EOF'
+//go:build (gc.conservative || gc.precise) && tinygo.wasm
+
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): markGlobals marks the roots among the globals in
+// place of findGlobals(markRoots), which scanned every word from __global_base to __heap_base
+// as a possible pointer. On wasm that region holds the program's read-only data too (unicode
+// tables, strings, constants), and thousands of those words hold values that are valid heap
+// addresses (the heap starts a few hundred KB up: code points and pairs of 16-bit table
+// entries fall there). Each pinned whatever object the allocator later put at its address,
+// and everything that object referenced: a program that replaces a large structure now and
+// then (a parsed snapshot) kept stale copies of it, more as the heap grew, and linear memory
+// grew without bound.
+//
+// vexilGCInit runs once, before any package initializer left for run time: it records every
+// global word whose link-time value looks like a heap address. A link-time value cannot be a
+// heap pointer (the heap was empty), so markGlobals skips a recorded word while it still holds
+// that value; a word the program has changed since is scanned as before. The table of recorded
+// words is kept alive but never scanned, so its copies of the values are no roots either. The
+// collector's own counters and block numbers are skipped too (gcStateRanges).
+
+import "unsafe"
+
+var (
+	// staticGlobals is the address of the table: pairs (word index from globalsStart,
+	// link-time value), in address order. A uintptr that markGlobals treats specially, so the
+	// table is kept but not scanned.
+	staticGlobals    uintptr
+	staticGlobalsLen uintptr // words in the table
+	// gcStateRanges are globals of the collector that markGlobals skips: counters and block
+	// numbers (gcMallocs, gcTotalAlloc, endBlock, markHeadCache) take every value over time, so
+	// as roots they would pin a different random object, and all it references, in each
+	// collection; the others point at free memory or metadata, never at objects.
+	gcStateRanges [8][2]uintptr
+)
+
+// vexilGCInit runs in wasmEntryReactor right after initHeap.
+func vexilGCInit() {
+	gcStateRange(0, unsafe.Pointer(&endBlock), unsafe.Sizeof(endBlock))
+	gcStateRange(1, unsafe.Pointer(&gcTotalAlloc), unsafe.Sizeof(gcTotalAlloc))
+	gcStateRange(2, unsafe.Pointer(&gcMallocs), unsafe.Sizeof(gcMallocs))
+	gcStateRange(3, unsafe.Pointer(&markHeadCache), unsafe.Sizeof(markHeadCache))
+	gcStateRange(4, unsafe.Pointer(&heapEnd), unsafe.Sizeof(heapEnd))
+	gcStateRange(5, unsafe.Pointer(&metadataStart), unsafe.Sizeof(metadataStart))
+	gcStateRange(6, unsafe.Pointer(&freeRanges), unsafe.Sizeof(freeRanges))
+	gcStateRange(7, unsafe.Pointer(&staticGlobalsLen), unsafe.Sizeof(staticGlobalsLen))
+	recordStaticGlobals()
+	hashmapBucketLayoutsOn = true
+}
+
+func gcStateRange(i int, p unsafe.Pointer, size uintptr) {
+	gcStateRanges[i] = [2]uintptr{uintptr(p), uintptr(p) + size}
+}
+
+func inGCState(a uintptr) bool {
+	for i := range gcStateRanges {
+		if a >= gcStateRanges[i][0] && a < gcStateRanges[i][1] {
+			return true
+		}
+	}
+	return false
+}
+
+const wordSize = unsafe.Sizeof(uintptr(0))
+
+func recordStaticGlobals() {
+	n := uintptr(0)
+	for a := globalsStart; a+wordSize <= globalsEnd; a += wordSize {
+		if *(*uintptr)(unsafe.Pointer(a)) >= heapStart {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	table := alloc(2*n*wordSize, nil)
+	// Globals the allocation changed (allocator state) are recorded as they are now; words
+	// beyond the count are left out, and scanned as before.
+	k := uintptr(0)
+	for a, i := globalsStart, uintptr(0); a+wordSize <= globalsEnd && k < 2*n; a, i = a+wordSize, i+1 {
+		if v := *(*uintptr)(unsafe.Pointer(a)); v >= heapStart {
+			*(*uintptr)(unsafe.Add(table, k*wordSize)) = i
+			*(*uintptr)(unsafe.Add(table, (k+1)*wordSize)) = v
+			k += 2
+		}
+	}
+	staticGlobals, staticGlobalsLen = uintptr(table), k
+}
+
+func markGlobals() {
+	self := uintptr(unsafe.Pointer(&staticGlobals))
+	k := uintptr(0)
+	for a, i := globalsStart, uintptr(0); a+wordSize <= globalsEnd; a, i = a+wordSize, i+1 {
+		v := *(*uintptr)(unsafe.Pointer(a))
+		if k < staticGlobalsLen && *(*uintptr)(unsafe.Pointer(staticGlobals + k*wordSize)) == i {
+			k += 2
+			if v == *(*uintptr)(unsafe.Pointer(staticGlobals + (k-1)*wordSize)) {
+				continue
+			}
+		}
+		if !isOnHeap(v) || inGCState(a) {
+			continue
+		}
+		if a == self {
+			if b := blockFromAddr(v).findHead(); b.state() == blockStateHead {
+				b.setState(blockStateMark) // kept, not scanned
+			}
+			continue
+		}
+		markRoot(a, v)
+	}
+}
+EOF
+}
+
+# tg_rt_globals_other: src/runtime/gc_globals_vexil_other.go: vexilGCInit for the other collectors.
+tg_rt_globals_other() {
+	cat <<'EOF'
+//go:build tinygo.wasm && !(gc.conservative || gc.precise)
+
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): see gc_globals_vexil.go.
+func vexilGCInit() {}
+EOF
+}
+
+# tg_rt_hashmap_layout: src/runtime/hashmap_layout_vexil.go: layouts of map bucket buffers (hashmap.go
+# passes hashmapBucketLayout to alloc).
+tg_rt_hashmap_layout() {
+	cat <<'EOF'
+//go:build gc.precise
+
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): map buckets were allocated without a layout, so
+// the precise collector scanned them conservatively, tophash bytes included: eight random bytes
+// a bucket, which look like a heap address about as often as the heap is large a fraction of
+// the address space. A live map then kept random garbage alive, and all it referenced (whole
+// stale snapshots). hashmapBucketLayout tells the collector that the tophash words hold no
+// pointers; keys and values are still scanned conservatively (their types are unknown here).
+//
+// Maps that package initializers build at compile time (TinyGo's interp turns them into
+// globals) keep the nil layout: interp types the global from the layout and fails on one that
+// marks the integers of keys and values as pointers. So hashmapBucketLayout answers nil until
+// vexilGCInit sets hashmapBucketLayoutsOn, at start-up.
+
+import "unsafe"
+
+var hashmapBucketLayoutsOn bool
+
+const maxBucketLayoutWords = 128
+
+// bucketLayouts are the layouts of bucket buffers too large for an inline layout, by size in
+// words; an entry is filled on first use.
+var bucketLayouts [maxBucketLayoutWords + 1]struct {
+	size uintptr
+	bits [(maxBucketLayoutWords + 7) / 8]uint8
+}
+
+func hashmapBucketLayout(bucketBufSize uintptr) unsafe.Pointer {
+	if !hashmapBucketLayoutsOn {
+		return nil
+	}
+	const ptrSize = unsafe.Sizeof(uintptr(0))
+	words := bucketBufSize / ptrSize
+	skip := unsafe.Offsetof(hashmapBucket{}.next) / ptrSize // the tophash words
+	if bucketBufSize%ptrSize != 0 || words <= skip {
+		return nil
+	}
+	if words <= 8*ptrSize-1-sizeFieldBits { // fits an inline layout (gc_precise.go)
+		mask := (uintptr(1)<<words - 1) &^ (uintptr(1)<<skip - 1)
+		return unsafe.Pointer(mask<<(1+sizeFieldBits) | words<<1 | 1)
+	}
+	if words > maxBucketLayoutWords {
+		return nil
+	}
+	l := &bucketLayouts[words]
+	if l.size == 0 {
+		for i := skip; i < words; i++ {
+			l.bits[i/8] |= 1 << (i % 8)
+		}
+		l.size = words
+	}
+	return unsafe.Pointer(l)
+}
+EOF
+}
+
+# tg_rt_hashmap_layout_other: src/runtime/hashmap_layout_vexil_other.go: no layouts for the other collectors.
+tg_rt_hashmap_layout_other() {
+	cat <<'EOF'
+//go:build !gc.precise
+
+package runtime
+
+// Vexil patch (written by Vexil's build.sh): only the precise collector reads layouts; see
+// hashmap_layout_vexil.go.
+
+import "unsafe"
+
+var hashmapBucketLayoutsOn bool
+
+func hashmapBucketLayout(bucketBufSize uintptr) unsafe.Pointer { return nil }
+EOF
+}
+
 sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # write_file FILE CONTENT: writes CONTENT (plus a newline) to FILE unless it holds exactly that.
@@ -428,34 +658,52 @@ write_file() {
 	printf '%s\n' "$2" >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1" || fail "could not write $1"
 }
 
+# patch_file FILE UPSTREAM PATCHED [OTHER...] -- SED-ARGS...: edits FILE with sed when its sha256
+# is UPSTREAM or one of the OTHER earlier patched states (the edits leave lines already edited
+# alone), and checks that the result is PATCHED.
+patch_file() {
+	local file=$1 upstream=$2 patched=$3 sum ok=
+	shift 3
+	local known=("$upstream")
+	while [ "$1" != -- ]; do
+		known+=("$1")
+		shift
+	done
+	shift
+	[ -f "$file" ] || fail "$file not found"
+	sum=$(sha256_of "$file")
+	[ "$sum" = "$patched" ] && return 0
+	local k
+	for k in "${known[@]}"; do
+		[ "$sum" = "$k" ] && ok=1
+	done
+	[ -n "$ok" ] || fail "$file is neither TinyGo v$TINYGO_VERSION's nor patched (sha256 $sum): remove $TG_ROOT and run again"
+	sed -i "$@" "$file" || fail "sed $file"
+	[ "$(sha256_of "$file")" = "$patched" ] || fail "patching $file gave unexpected content"
+}
+
 # tinygo_patch_runtime: applies the runtime patches to root/src/runtime where missing.
 tinygo_patch_runtime() {
-	step "patch TinyGo runtime (allocation-free string map lookups, faster GC marking)"
-	local rt=$TG_ROOT/src/runtime sum
-	local hm=$rt/hashmap.go gc=$rt/gc_blocks.go
-	[ -f "$hm" ] && [ -f "$gc" ] || fail "$hm or $gc not found"
+	step "patch TinyGo runtime (allocation-free string map lookups, GC marking speed and roots, map bucket layouts)"
+	local rt=$TG_ROOT/src/runtime
 	write_file "$rt/hashmap_vexil.go" "$(tg_rt_hashmap)"
 	write_file "$rt/gc_blocks_vexil.go" "$(tg_rt_gc)"
-	sum=$(sha256_of "$hm")
-	case $sum in
-	"$TG_RT_HASHMAP_PATCHED") ;;
-	"$TG_RT_HASHMAP_UPSTREAM")
-		sed -i 's/^func hashmapStringGet(/func hashmapStringGetUpstream(/' "$hm" || fail "sed $hm"
-		[ "$(sha256_of "$hm")" = "$TG_RT_HASHMAP_PATCHED" ] || fail "patching $hm gave unexpected content"
-		;;
-	*) fail "$hm is neither TinyGo v$TINYGO_VERSION's nor patched (sha256 $sum): remove $TG_ROOT and run again" ;;
-	esac
-	sum=$(sha256_of "$gc")
-	case $sum in
-	"$TG_RT_GC_PATCHED") ;;
-	"$TG_RT_GC_UPSTREAM")
-		sed -i -e 's/^\thead := block\.findHead()$/\thead := block.findHeadMarking()/' \
-			-e 's|^\tgcMarkReachable()$|\tmarkHeadCacheValid = false // Vexil patch: see gc_blocks_vexil.go\n\tgcMarkReachable()|' \
-			"$gc" || fail "sed $gc"
-		[ "$(sha256_of "$gc")" = "$TG_RT_GC_PATCHED" ] || fail "patching $gc gave unexpected content"
-		;;
-	*) fail "$gc is neither TinyGo v$TINYGO_VERSION's nor patched (sha256 $sum): remove $TG_ROOT and run again" ;;
-	esac
+	write_file "$rt/gc_globals_vexil.go" "$(tg_rt_globals)"
+	write_file "$rt/gc_globals_vexil_other.go" "$(tg_rt_globals_other)"
+	write_file "$rt/hashmap_layout_vexil.go" "$(tg_rt_hashmap_layout)"
+	write_file "$rt/hashmap_layout_vexil_other.go" "$(tg_rt_hashmap_layout_other)"
+	patch_file "$rt/hashmap.go" "$TG_RT_HASHMAP_UPSTREAM" "$TG_RT_HASHMAP_PATCHED" "$TG_RT_HASHMAP_PATCHED_V1" -- \
+		-e 's/^func hashmapStringGet(/func hashmapStringGetUpstream(/' \
+		-e 's/alloc(bucketBufSize\*(1<<bucketBits), nil)/alloc(bucketBufSize*(1<<bucketBits), hashmapBucketLayout(bucketBufSize))/' \
+		-e 's/alloc(bucketBufSize, nil)/alloc(bucketBufSize, hashmapBucketLayout(bucketBufSize))/' \
+		-e 's/alloc(bucketBufSize\*numBuckets, nil)/alloc(bucketBufSize*numBuckets, hashmapBucketLayout(bucketBufSize))/'
+	patch_file "$rt/gc_blocks.go" "$TG_RT_GC_UPSTREAM" "$TG_RT_GC_PATCHED" -- \
+		-e 's/^\thead := block\.findHead()$/\thead := block.findHeadMarking()/' \
+		-e 's|^\tgcMarkReachable()$|\tmarkHeadCacheValid = false // Vexil patch: see gc_blocks_vexil.go\n\tgcMarkReachable()|'
+	patch_file "$rt/gc_stack_portable.go" "$TG_RT_STACK_UPSTREAM" "$TG_RT_STACK_PATCHED" -- \
+		-e 's|^\tfindGlobals(markRoots)$|\tmarkGlobals() // Vexil patch: see gc_globals_vexil.go|'
+	patch_file "$rt/runtime_wasmentry.go" "$TG_RT_ENTRY_UPSTREAM" "$TG_RT_ENTRY_PATCHED" -- \
+		-e 's|^\tinitHeap()$|\tinitHeap()\n\tvexilGCInit() // Vexil patch: see gc_globals_vexil.go|'
 }
 
 # tinygo_wrapper: writes bin/tinygo, which runs root/bin/tinygo with TinyGo's cache in xdg/.
@@ -476,7 +724,8 @@ export XDG_CACHE_HOME="\$here/xdg"
 # \`tinygo clean\` removes the prebuilt libraries placed in the cache: put them back (and the
 # runtime patches, should root/ have been replaced).
 if ! { [ -x "\$here/root/bin/tinygo" ] && [ -f "\$here/root/src/runtime/hashmap_vexil.go" ] &&
-	[ -f "\$here/root/src/runtime/gc_blocks_vexil.go" ] && [ -f "$c/$TG_LIB_COMPILER_RT_UNKNOWN/lib.a" ] && [ -f "$c/$TG_LIB_COMPILER_RT_WASI/lib.a" ] &&
+	[ -f "\$here/root/src/runtime/gc_blocks_vexil.go" ] && [ -f "\$here/root/src/runtime/gc_globals_vexil.go" ] &&
+	[ -f "\$here/root/src/runtime/hashmap_layout_vexil.go" ] && [ -f "$c/$TG_LIB_COMPILER_RT_UNKNOWN/lib.a" ] && [ -f "$c/$TG_LIB_COMPILER_RT_WASI/lib.a" ] &&
 	[ -f "$c/$TG_LIB_WASI_LIBC/lib.a" ] && [ -d "$c/$TG_LIB_WASI_LIBC/include" ] &&
 	[ -f "$c/$TG_LIB_WASMBUILTINS/lib.a" ]; }; then
 	"\$here/../../build.sh" tinygo >/dev/null || exit

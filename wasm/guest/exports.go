@@ -55,6 +55,7 @@ func load(n uint32) int64 {
 	results = results[:nf]
 	errText = errText[:0]
 	problemText = problemText[:0]
+	afterLoad()
 	return int64(e.Snapshot().Version)
 }
 
