@@ -74,6 +74,7 @@ export class Client {
     this._engine = engine;
     this._module = module;
     this._renewing = false;
+    this._renewAt = RENEW_MIN; // tests lower it to force renewals
     this._o = o;
     /** @type {SnapshotDoc|null} */
     this._doc = null;
@@ -209,11 +210,12 @@ export class Client {
   _maybeRenew() {
     const e = this._engine;
     const bytes = e._mem.buffer.byteLength;
-    if (this._renewing || !this._module || bytes < RENEW_MIN || bytes < 16 * this._doc.text.length) return;
+    if (this._renewing || !this._module || bytes < this._renewAt || bytes < 16 * this._doc.text.length) return;
     this._renewing = true;
     Engine.create(this._module)
       .then((fresh) => {
         this._renewing = false;
+    this._renewAt = RENEW_MIN; // tests lower it to force renewals
         if (this._closed || !this._doc) return;
         fresh.load(this._doc.text); // the snapshot served now (a patch may have come meanwhile)
         this._engine = fresh;
@@ -222,6 +224,7 @@ export class Client {
       })
       .catch((err) => {
         this._renewing = false;
+    this._renewAt = RENEW_MIN; // tests lower it to force renewals
         this._emit('error', new Error('vexil: renewing the engine instance: ' + err.message));
       });
   }
