@@ -26,7 +26,7 @@ const token = "test-admin-token-0123456789"
 
 // env is a test environment on a real redis-server and a real daemon over HTTP.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	redis *redistest.Server
 	d     *daemon.Daemon
 	srv   *httptest.Server
@@ -36,7 +36,7 @@ type env struct {
 }
 
 // newDaemon starts a daemon on redisURL, served by httptest.
-func newDaemon(t *testing.T, redisURL string) (*daemon.Daemon, *httptest.Server) {
+func newDaemon(t testing.TB, redisURL string) (*daemon.Daemon, *httptest.Server) {
 	t.Helper()
 	d, err := daemon.New(daemon.Config{RedisURL: redisURL, Listen: "127.0.0.1:0", AdminTokens: "ci=" + token})
 	if err != nil {
@@ -51,7 +51,7 @@ func newDaemon(t *testing.T, redisURL string) (*daemon.Daemon, *httptest.Server)
 }
 
 // start runs redis-server, a daemon and an environment "test".
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	r := redistest.Start(t)
 	d, srv := newDaemon(t, r.URL())
