@@ -336,9 +336,17 @@ export class Engine {
 
   /** Variation v of flag i as a JS value, decoded once per snapshot (objects are frozen). */
   value(i, v) {
+    const row = this._values[i];
+    if (row !== undefined) {
+      const val = row[v];
+      if (val !== undefined) return val; // JSON has no undefined: a hit
+    }
+    return this._decode(i, v);
+  }
+
+  _decode(i, v) {
     let row = this._values[i];
     if (!row) row = this._values[i] = [];
-    if (v in row) return row[v];
     const val = deepFreeze(JSON.parse(this.valueJSON(i, v)));
     row[v] = val;
     return val;
