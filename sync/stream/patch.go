@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/vexil-flags/vexil/core"
 	"github.com/vexil-flags/vexil/sync/follow"
@@ -13,8 +14,8 @@ import (
 type event struct {
 	prev, version uint64 // a patch turns prev into version
 	patch         bool
-	data          []byte // the whole event, framing included
-	view          *follow.View
+	data          []byte    // the whole event, framing included
+	at            time.Time // when the change was written (follow.View.At); zero when unknown
 }
 
 // snapshotEvent encodes a view as a snapshot event.
@@ -26,7 +27,7 @@ func snapshotEvent(v *follow.View) *event {
 	b = append(b, "\nevent: snapshot\ndata: "...)
 	b = append(b, js...)
 	b = append(b, "\n\n"...)
-	return &event{version: v.Version, data: b, view: v}
+	return &event{version: v.Version, data: b}
 }
 
 // patchEvent encodes the difference between two views of one environment as a patch event.
@@ -37,7 +38,7 @@ func patchEvent(old, cur *follow.View) *event {
 	b = append(b, "\nevent: patch\ndata: "...)
 	b = AppendPatch(b, old, cur)
 	b = append(b, "\n\n"...)
-	return &event{prev: old.Version, version: cur.Version, patch: true, data: b, view: cur}
+	return &event{prev: old.Version, version: cur.Version, patch: true, data: b, at: cur.At}
 }
 
 // AppendPatch appends the patch JSON that turns old into cur (PROTOCOL.md): every flag and

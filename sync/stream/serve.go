@@ -55,8 +55,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, env string, kind Kin
 		for _, ev := range evs {
 			if ev.patch {
 				h.patchesSent.Inc()
-				if !ev.view.At.IsZero() {
-					h.propagation.Observe(now.Sub(ev.view.At).Seconds())
+				if !ev.at.IsZero() {
+					h.propagation.Observe(now.Sub(ev.at).Seconds())
 				}
 			}
 		}
