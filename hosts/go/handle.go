@@ -22,7 +22,8 @@ var handleIDs atomic.Uint64
 // is prepared once (encoded for the wasm engine, interned for the native one), and each check
 // is a flag lookup and one engine call, without allocating.
 //
-// A Handle is not safe for concurrent use; make one per goroutine. It follows snapshot swaps
+// A Handle is not safe for concurrent use; make one per goroutine. It keeps the context's
+// Attributes map: do not modify the map while the handle is bound to it. It follows snapshot swaps
 // by itself (re-preparing the context for the new snapshot on its next check). Each Handle
 // draws one random number when bound, so percentage-of-time flags answer consistently within
 // a request.
@@ -96,74 +97,70 @@ func (h *Handle) Reset(ctx Context) {
 	h.gen = nil
 }
 
-// prepare fills the engine's form of the context for generation g.
+// prepare fills the engine's form of the context for generation g: a native context, or the
+// binary encoding a wasm instance reads. Attributes no flag of the snapshot uses are dropped.
 func (h *Handle) prepare(g *generation) {
 	h.gen = g
-	key, hasKey := h.ctx.TargetingKey, h.ctx.TargetingKey != ""
+	var w contextWriter
 	if g.ev != nil {
 		if h.nativeEv != g.ev {
 			h.native, h.nativeEv = g.ev.NewContext(), g.ev
 		} else {
 			h.native.Reset()
 		}
-		n := h.native
-		for name, v := range h.ctx.Attributes {
-			if hasKey && name == targetingKeyName {
-				continue
-			}
-			switch v := v.(type) {
-			case string:
-				n.SetString(name, v)
-			case bool:
-				n.SetBool(name, v)
-			case []string:
-				n.SetStrings(name, v)
-			case []any:
-				if id := n.AttributeID(name); id >= 0 {
-					n.SetStrings(name, stringList(v))
-				}
-			default:
-				if f, ok := number(v); ok {
-					n.SetNumber(name, f)
-				}
-			}
-		}
-		if hasKey {
-			n.SetTargetingKey(key)
-		}
-		n.Now, n.Random = h.now, h.random
-		return
+		h.native.Now, h.native.Random = h.now, h.random
+		w = nativeWriter{h.native}
+	} else {
+		h.enc.Reset(h.now, h.random)
+		w = &h.enc
 	}
-	e := &h.enc
-	e.Reset(h.now, h.random)
+	key, hasKey := h.ctx.TargetingKey, h.ctx.TargetingKey != ""
 	for name, v := range h.ctx.Attributes {
 		if hasKey && name == targetingKeyName {
 			continue
 		}
 		id := g.cat.AttributeID(name)
 		if id < 0 {
-			continue // no flag of this snapshot uses it
+			continue
 		}
 		switch v := v.(type) {
 		case string:
-			e.String(uint32(id), v)
+			w.String(uint32(id), v)
 		case bool:
-			e.Bool(uint32(id), v)
+			w.Bool(uint32(id), v)
 		case []string:
-			e.Strings(uint32(id), v)
+			w.Strings(uint32(id), v)
 		case []any:
-			e.Strings(uint32(id), stringList(v))
+			w.Strings(uint32(id), stringList(v))
 		default:
 			if f, ok := number(v); ok {
-				e.Number(uint32(id), f)
+				w.Number(uint32(id), f)
 			}
 		}
 	}
 	if hasKey {
-		e.String(0, key)
+		w.String(0, key)
 	}
-	h.encoded = e.Bytes()
+	if g.ev == nil {
+		h.encoded = h.enc.Bytes()
+	}
 }
+
+// contextWriter sets attributes by id: abi.Encoder for the wasm engine, nativeWriter for the
+// native one.
+type contextWriter interface {
+	String(id uint32, s string)
+	Number(id uint32, n float64)
+	Bool(id uint32, b bool)
+	Strings(id uint32, list []string)
+}
+
+type nativeWriter struct{ c *core.Context }
+
+func (w nativeWriter) String(id uint32, s string)       { w.c.SetStringID(int(id), s) }
+func (w nativeWriter) Number(id uint32, n float64)      { w.c.SetNumberID(int(id), n) }
+func (w nativeWriter) Bool(id uint32, b bool)           { w.c.SetBoolID(int(id), b) }
+func (w nativeWriter) Strings(id uint32, list []string) { w.c.SetStringsID(int(id), list) }
 
 func stringList(list []any) []string {
 	out := make([]string, len(list))
