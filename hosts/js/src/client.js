@@ -163,12 +163,32 @@ export class Client {
       return false;
     }
     if (!this._load(doc, 'daemon')) return false;
-    if (this._store) {
-      Promise.resolve()
-        .then(() => this._store.set(this._storeKey, doc.text))
-        .catch((e) => this._emit('error', new Error('vexil: storage: cannot store the snapshot: ' + e.message)));
-    }
+    this._persist();
     return true;
+  }
+
+  /**
+   * Stores the snapshot served, one write at a time: a write that finds a newer snapshot when
+   * it completes writes that one next, so the store ends with the latest and writes never overlap.
+   */
+  _persist() {
+    if (!this._store) return;
+    if (this._storing) {
+      this._storeAgain = true;
+      return;
+    }
+    this._storing = true;
+    const text = this._doc.text;
+    Promise.resolve()
+      .then(() => this._store.set(this._storeKey, text))
+      .catch((e) => this._emit('error', new Error('vexil: storage: cannot store the snapshot: ' + e.message)))
+      .finally(() => {
+        this._storing = false;
+        if (this._storeAgain && !this._closed) {
+          this._storeAgain = false;
+          if (this._doc.text !== text) this._persist();
+        }
+      });
   }
 
   /** Loads doc into the engine and emits 'change'. False (and an 'error') when refused. */
