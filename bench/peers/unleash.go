@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	unleashsdk "github.com/Unleash/unleash-client-go/v4"
@@ -117,7 +118,8 @@ func prepareUnleash(sc *scenarios.Scenario) (*Case, error) {
 		srv.Close()
 		return nil, err
 	}
-	closeAll := func() { client.Close(); srv.Close() }
+	var once sync.Once
+	closeAll := func() { once.Do(func() { client.Close(); srv.Close() }) }
 	ready := make(chan struct{})
 	go func() { client.WaitForReady(); close(ready) }()
 	select {
