@@ -57,14 +57,19 @@ export class DaemonSource {
     if (this.closed || this.conn) return;
     clearTimeout(this.timer);
     this.delay = this.minDelay;
-    this.connect();
+    this.connect(false);
   }
 
-  async connect() {
+  /**
+   * One attempt. The first one (and one after a gap) fetches the snapshot first; reconnects
+   * holding a version resume the stream from it (Last-Event-ID), and the daemon sends the
+   * patches missed, or a snapshot when it no longer has them.
+   */
+  async connect(refetch = true) {
     this.timer = null;
     if (this.closed) return;
     try {
-      await this.fetchSnapshot();
+      if (refetch || this.sink.version() < 0) await this.fetchSnapshot();
       if (this.closed) return;
       await this.openStream();
     } catch (e) {
@@ -84,7 +89,7 @@ export class DaemonSource {
     const wait = this.delay * (0.75 + Math.random() * 0.5);
     this.delay = Math.min(this.delay * 2, this.maxDelay);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), wait);
+    this.timer = setTimeout(() => this.connect(false), wait);
     this.timer.unref?.();
   }
 
@@ -162,7 +167,7 @@ export class DaemonSource {
       this.sink.connection(false, e.message);
       clearTimeout(this.watchdog);
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.connect(), e.ms + Math.random() * 250);
+      this.timer = setTimeout(() => this.connect(false), e.ms + Math.random() * 250);
       this.timer.unref?.();
       return;
     }

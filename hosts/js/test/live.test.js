@@ -98,6 +98,35 @@ test('live: snapshot, patches over SSE, stale while the daemon is down, converge
   }
 });
 
+test('resume: a dropped stream reconnects with Last-Event-ID and gets the missed patches, not a snapshot', async () => {
+  const key = await seed(daemon, 'resume');
+  const c = await createClient({ url: daemon.url, clientKey: key, wasm, storage: false, context: { targetingKey: 'user-1' }, backoff: { min: 1500, max: 1500 }, eventSource: false });
+  // The daemon keeps browser-safe patches for resumption only while some client listens.
+  const other = await createClient({ url: daemon.url, clientKey: key, wasm, storage: false });
+  try {
+    assert.equal(c.status, 'READY');
+    const v0 = c.version;
+    const seen = [];
+    const load = c._fromDaemon.bind(c);
+    c._fromDaemon = (text, patch) => (seen.push(patch ? 'patch' : 'snapshot'), load(text, patch));
+    // Drop the connection as a network failure would; the reconnect waits 1.1–1.9 s.
+    const stale = next(c, 'stale');
+    c._source.conn.close();
+    c._source.fail(new Error('test: connection dropped'));
+    await stale;
+    await daemon.admin('POST', '/environments/resume/flags/theme/disable');
+    await daemon.admin('POST', '/environments/resume/flags/layout/disable');
+    await next(c, 'ready');
+    await waitFor('both patches', () => c.version === v0 + 2, 5000);
+    assert.deepEqual(seen, ['patch', 'patch']);
+    assert.equal(c.detail('theme', 'x').reason, 'DISABLED');
+    assert.equal(c.detail('layout', null).reason, 'DISABLED');
+  } finally {
+    c.close();
+    other.close();
+  }
+});
+
 test('OpenFeature web provider: typed resolutions with variants and metadata, context changes, configuration-changed events', async () => {
   const key = await seed(daemon, 'of');
   const provider = new VexilProvider({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false });
