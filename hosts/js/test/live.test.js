@@ -127,6 +127,49 @@ test('resume: a dropped stream reconnects with Last-Event-ID and gets the missed
   }
 });
 
+test('gap: a patch that does not follow the version held, or a heartbeat ahead of it, refetches the snapshot', async () => {
+  const key = await seed(daemon, 'gap');
+  const c = await createClient({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false });
+  const realFetch = globalThis.fetch;
+  const gets = [];
+  globalThis.fetch = (url, init) => (gets.push(new URL(url).pathname), realFetch(url, init));
+  try {
+    const v0 = c.version;
+    const errors = [];
+    c.on('error', (e) => errors.push(e.message));
+    // What a daemon that lost changes would send (the stream parser hands events here).
+    const deliver = (type, data) => {
+      try {
+        c._source.event(type, JSON.stringify(data));
+      } catch (e) {
+        c._source.broken(e);
+      }
+    };
+    deliver('patch', { environment: 'gap', previousVersion: v0 + 3, version: v0 + 4, flags: { theme: null }, segments: {} });
+    assert.ok(c.keys.includes('theme'), 'the gapped patch was not applied');
+    assert.match(errors.join('\n'), /gap \(hold version \d+, patch turns \d+ into \d+\): refetching/);
+    await waitFor('refetch and stream again', () => gets.join() === '/sdk/v1/snapshot,/sdk/v1/stream' && c.status === 'READY', 5000);
+    // A heartbeat announcing a newer version than held: the same.
+    gets.length = 0;
+    deliver('heartbeat', { version: c.version + 1 });
+    assert.match(errors.join('\n'), /heartbeat says version \d+, we hold \d+: refetching/);
+    await waitFor('refetch after heartbeat', () => gets.join() === '/sdk/v1/snapshot,/sdk/v1/stream' && c.status === 'READY', 5000);
+    // An old patch (version ≤ held) is ignored; a current heartbeat too.
+    gets.length = 0;
+    deliver('patch', { environment: 'gap', previousVersion: v0 - 1, version: v0, flags: { theme: null }, segments: {} });
+    deliver('heartbeat', { version: c.version });
+    assert.ok(c.keys.includes('theme'));
+    assert.deepEqual(gets, []);
+    // And the stream still works.
+    await daemon.admin('POST', '/environments/gap/flags/theme/disable');
+    await waitFor('the change', () => c.detail('theme', 'x').reason === 'DISABLED', 5000);
+    assert.equal(c.version, v0 + 1);
+  } finally {
+    globalThis.fetch = realFetch;
+    c.close();
+  }
+});
+
 test('OpenFeature web provider: typed resolutions with variants and metadata, context changes, configuration-changed events', async () => {
   const key = await seed(daemon, 'of');
   const provider = new VexilProvider({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false });
