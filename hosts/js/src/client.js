@@ -417,7 +417,7 @@ export class Client {
     const keys = e.keys;
     for (let i = 0; i < all.length; i++) {
       const v = (all[i] & 0x1fff) - 1;
-      out[keys[i]] = v >= 0 ? e.value(i, v) : null;
+      put(out, keys[i], v >= 0 ? e.value(i, v) : null);
     }
     return out;
   }
@@ -433,7 +433,7 @@ export class Client {
     const all = e.evaluateAll();
     if (!all) return out;
     const packed = Array.from(all); // a view of guest memory: copy before calling in again
-    packed.forEach((p, i) => (out[e.keys[i]] = this._detail(e.keys[i], i, p, null)));
+    packed.forEach((p, i) => put(out, e.keys[i], this._detail(e.keys[i], i, p, null)));
     return out;
   }
 
@@ -535,6 +535,12 @@ export class Client {
     this._source?.close();
     for (const s of this._listeners.values()) s.clear();
   }
+}
+
+/** out[key] = v, also for a flag named __proto__ (an own property, not the prototype). */
+function put(out, key, v) {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[key] = v;
 }
 
 function toJSON(v) {

@@ -216,3 +216,19 @@ test('many snapshot loads: memory stays bounded (the instance is renewed), answe
     c.close();
   }
 });
+
+test('flag keys that are Object.prototype names stay plain entries of all()', async () => {
+  const flags = ['__proto__', 'constructor', 'toString'].map((key, i) => ({ key, enabled: true, variations: [i], fallthrough: { variation: 0 } }));
+  const c = await createClient({ bootstrap: snap(1, flags), wasm, storage: false });
+  try {
+    const all = c.all();
+    assert.deepEqual(Object.keys(all), ['__proto__', 'constructor', 'toString']);
+    assert.equal(Object.getPrototypeOf(all), Object.prototype);
+    assert.equal(JSON.stringify(all), '{"__proto__":0,"constructor":1,"toString":2}');
+    assert.equal(c.allDetails()['__proto__'].value, 0);
+    assert.equal(c.number('constructor', -1), 1);
+    assert.equal(c.detail('hasOwnProperty', -1).errorCode, 'FLAG_NOT_FOUND');
+  } finally {
+    c.close();
+  }
+});
