@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test ./core -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core -run '^$$' -fuzz '^FuzzContextJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./hosts/go/internal/wasmengine -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core/model -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core/model -run '^$$' -fuzz '^FuzzSum256$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
