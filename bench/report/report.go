@@ -319,7 +319,7 @@ func detail(w func(string, ...any), in *Input, rows []row, extraUnit string) {
 }
 
 func lifecycle(w func(string, ...any), in *Input) {
-	w("## Lifecycle (wazero)\n\n")
+	w("## Lifecycle\n\n")
 	if len(in.Sizes) > 0 {
 		w("| module | raw | gzip -9 |\n|---|---:|---:|\n")
 		for _, s := range in.Sizes {
@@ -340,6 +340,13 @@ func lifecycle(w func(string, ...any), in *Input) {
 			item{label + ": Go heap per instance (1,000 flags loaded)", "InstanceMemory/" + m, "host-B/instance"},
 			item{label + ": empty guest call", "Boundary/" + m, "ns/op"},
 			item{label + ": set a 10-attribute context", "SetContext/" + m, "ns/op"},
+		)
+	}
+	for _, m := range []string{"node", "chromium"} {
+		label := engine(m).Label
+		items = append(items,
+			item{label + ": WebAssembly.compile (the same bytes again: the engine may cache)", "Compile/" + m + "/repeat", "ns/op"},
+			item{label + ": instantiate (+ _initialize, ABI check)", "Instantiate/" + m, "ns/op"},
 		)
 	}
 	w("| what | median | range | runs |\n|---|---:|---:|---:|\n")

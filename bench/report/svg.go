@@ -37,12 +37,16 @@ func Chart(title, unit string, bars []Bar) []byte {
 	}
 	logScale := len(bars) > 1 && hi/lo > 30
 	var x func(v float64) float64
+	var ticks []float64
 	if logScale {
-		// One decade below the smallest value, so the smallest bar still has length.
+		// Starting below the smallest value's decade, so the smallest bar still has length.
 		l0 := math.Floor(math.Log10(lo)) - 0.3
 		l1 := math.Log10(hi)
 		x = func(v float64) float64 {
-			return plotW * (math.Log10(math.Max(v, lo)) - l0) / (l1 - l0)
+			return plotW * (math.Log10(math.Max(v, 1e-9)) - l0) / (l1 - l0)
+		}
+		for d := math.Ceil(l0); d <= l1; d++ {
+			ticks = append(ticks, math.Pow(10, d))
 		}
 	} else {
 		x = func(v float64) float64 { return plotW * v / hi }
@@ -59,6 +63,12 @@ func Chart(title, unit string, bars []Bar) []byte {
 	fmt.Fprintf(&b, `<text x="10" y="24" style="%s;font-size:15px;font-weight:600" fill="#111">%s</text>`+"\n", fontCSS, html.EscapeString(title))
 	fmt.Fprintf(&b, `<text x="%d" y="24" style="%s;font-size:11px" fill="#555" text-anchor="end">%s, median of runs, %s; lines: min–max</text>`+"\n",
 		width-10, fontCSS, html.EscapeString(unit), scale)
+	for _, t := range ticks {
+		tx := float64(labelW) + x(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#ddd"/>`+"\n", tx, tx, top-4, height-bottom+2)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" style="%s;font-size:10px" fill="#777" text-anchor="middle">%s</text>`+"\n",
+			tx, height-bottom+14, fontCSS, html.EscapeString(FormatNs(t)))
+	}
 	for i, bar := range bars {
 		y := top + i*(barH+gap)
 		fill := "#2563eb"

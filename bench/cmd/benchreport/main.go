@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ func run() error {
 		Settings: *settings,
 		ChartDir: "charts",
 		Machine:  machine(set),
-		Versions: versions(*tinygo),
+		Versions: versions(*tinygo, set),
 	}
 	if in.Settings == "" {
 		in.Settings = "the runs in the input"
@@ -75,9 +76,9 @@ func run() error {
 	}
 	if !has(set, "Evaluate/node/") && !has(set, "Evaluate/chromium/") {
 		in.Pending = append(in.Pending, [2]string{"TinyGo module in Node and in headless Chromium",
-			"The JS host's runner (hosts/js) will run the same matrix from bench/scenarios.json and print its results in the Go benchmark format " +
-				"(`BenchmarkEvaluate/node/<scenario>`, `BenchmarkEvaluate/chromium/<scenario>`, …) into bench/out/; " +
-				"this report then adds Node and Chromium rows to every table and chart. See bench/README.md."})
+			"Not in this run's input. bench/js/matrix.mjs runs the same matrix from bench/scenarios.json in Node and Chromium and prints " +
+				"`BenchmarkEvaluate/node/<scenario>`, `BenchmarkEvaluate/chromium/<scenario>`, … into bench/out/js.txt; " +
+				"with it, this report adds Node and Chromium rows to every table and chart. See bench/README.md."})
 	}
 	if !has(set, "Daemon") {
 		in.Pending = append(in.Pending, [2]string{"The daemon under load",
@@ -138,8 +139,10 @@ func machine(set *report.Set) [][2]string {
 		cpu = field("/proc/cpuinfo", "model name", ":")
 	}
 	rows = append(rows, [2]string{"CPU", cpu}, [2]string{"cores", fmt.Sprint(runtime.NumCPU())})
-	if m := field("/proc/meminfo", "MemTotal", ":"); m != "" {
-		rows = append(rows, [2]string{"memory", m})
+	if m := strings.TrimSuffix(field("/proc/meminfo", "MemTotal", ":"), " kB"); m != "" {
+		if kb, err := strconv.ParseFloat(m, 64); err == nil {
+			rows = append(rows, [2]string{"memory", fmt.Sprintf("%.1f GiB", kb/(1<<20))})
+		}
 	}
 	osName := strings.Trim(field("/etc/os-release", "PRETTY_NAME", "="), `"`)
 	if k, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
@@ -152,8 +155,14 @@ func machine(set *report.Set) [][2]string {
 	return rows
 }
 
-func versions(tinygo string) [][2]string {
+func versions(tinygo string, set *report.Set) [][2]string {
 	rows := [][2]string{{"Go", runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}}
+	// Runners outside Go print their runtime's version as a header line (bench/js/matrix.mjs).
+	for _, k := range []string{"node", "chromium"} {
+		if v := set.Config[k]; v != "" {
+			rows = append(rows, [2]string{k, v})
+		}
+	}
 	if v := requireVersion("go.mod", "github.com/tetratelabs/wazero"); v != "" {
 		rows = append(rows, [2]string{"wazero", v + " (compiler engine)"})
 	}
