@@ -146,9 +146,12 @@ func TestSlowSubscriberDroppedOthersServed(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	hub := stream.New(stream.Config{Heartbeat: 50 * time.Millisecond})
 	hub.Publish("e", bigView(7))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hub.Serve(w, r, "e", stream.Server)
 	}))
+	// A stream outlives the server's request timeouts (the daemon sets 30s and 60s).
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
 	defer srv.Close()
 	defer hub.Shutdown()
 	req, _ := http.NewRequest("GET", srv.URL, nil)
@@ -160,7 +163,7 @@ func TestHeartbeat(t *testing.T) {
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
 	var got []string
-	for len(got) < 6 {
+	for len(got) < 30 { // 10 heartbeats: 500ms, five times the timeouts
 		line, err := br.ReadString('\n')
 		if err != nil {
 			t.Fatal(err)
