@@ -286,20 +286,15 @@ export class Client {
   }
 
   _drawRandom() {
-    if (this._pinRandom !== undefined) {
-      this._random = this._pinRandom;
-      return;
-    }
-    const a = new Uint32Array(1);
-    globalThis.crypto.getRandomValues(a);
-    this._random = a[0];
+    this._random = this._pinRandom !== undefined ? this._pinRandom : drawRandom();
   }
 
   /** Makes the engine's context current; false when checks must answer defaults. */
   _prepare() {
     if (this._closed || !this._doc || this._ctxError || this._engine.broken) return false;
-    const now = this._pinNow ?? Date.now();
-    const err = this._state === STATE_NOW ? this._engine.refreshNow(now) : this._engine.setContext(this._ctx, now, this._random);
+    // STATE_NOW (the clock moved) sets the same context again with the new time: about a
+    // microsecond, once a second.
+    const err = this._engine.setContext(this._ctx, this._pinNow ?? Date.now(), this._random);
     if (err) {
       this._ctxError = err;
       this._emit('error', new Error('vexil: context: ' + err));
@@ -535,6 +530,18 @@ export class Client {
     this._source?.close();
     for (const s of this._listeners.values()) s.clear();
   }
+}
+
+// Random numbers come from a pool filled by crypto.getRandomValues 256 at a time: one call
+// costs microseconds in Node, and setContext draws one.
+const pool = new Uint32Array(256);
+let poolAt = pool.length;
+function drawRandom() {
+  if (poolAt === pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++];
 }
 
 /** out[key] = v, also for a flag named __proto__ (an own property, not the prototype). */

@@ -20,6 +20,11 @@ function typeName(v) {
   return typeof v === 'object' ? 'object' : typeof v;
 }
 
+// One scratch buffer for every encoding: JS runs one encode at a time and the engine copies
+// the bytes into guest memory at once, so no ArrayBuffer is allocated per setContext.
+let scratch = new Uint8Array(1024);
+let view = new DataView(scratch.buffer);
+
 /**
  * Encodes a context for set-context. ctx is OpenFeature's flat shape: {targetingKey, ...}
  * with string, number, boolean, Date (as epoch ms) or string-array values; undefined values
@@ -27,9 +32,9 @@ function typeName(v) {
  * attribute (also those no flag uses, as the core does).
  * @param {object|null|undefined} ctx
  * @param {Map<string, number>} ids attribute ids of the loaded snapshot
- * @param {number} now epoch ms
+ * @param {number} now epoch ms (an integer within ±2^53)
  * @param {number} random uint32
- * @returns {Uint8Array}
+ * @returns {Uint8Array} a view of a shared scratch buffer, valid until the next call
  */
 export function encodeContext(ctx, ids, now, random) {
   if (ctx == null) ctx = {};
@@ -62,10 +67,15 @@ export function encodeContext(ctx, ids, now, random) {
       for (const e of v) size += 4 + 3 * e.length;
     }
   }
-  // Pass 2: write.
-  const buf = new Uint8Array(size);
-  const dv = new DataView(buf.buffer);
-  dv.setBigInt64(0, BigInt(Math.trunc(now)), true);
+  if (size > scratch.length) {
+    scratch = new Uint8Array(Math.max(size, 2 * scratch.length));
+    view = new DataView(scratch.buffer);
+  }
+  const buf = scratch, dv = view;
+  // Pass 2: write. now as two 32-bit halves (two's complement), no BigInt.
+  now = Math.trunc(now);
+  dv.setUint32(0, now >>> 0, true);
+  dv.setInt32(4, Math.floor(now / 4294967296), true);
   dv.setUint32(8, random >>> 0, true);
   dv.setUint32(12, picked.length / 2, true);
   let off = HEADER;

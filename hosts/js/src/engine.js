@@ -147,7 +147,6 @@ export class Engine {
     this._valueJSON = [];
     this._rules = [];
     this._contextSet = false;
-    this._contextBytes = null;
     /** Set when the instance trapped: every evaluation answers the caller's default. */
     this.broken = null;
   }
@@ -221,7 +220,6 @@ export class Engine {
       this._valueJSON = new Array(n);
       this._rules = new Array(n);
       this._contextSet = false;
-      this._contextBytes = null;
     });
     return this.version;
   }
@@ -258,30 +256,15 @@ export class Engine {
     try {
       bytes = encodeContext(ctx, this.attributeIds, now, random);
     } catch (e) {
-      this._contextBytes = null;
       this._contextSet = false;
       return e.message;
     }
-    return this._applyContext(bytes);
-  }
-
-  /** Sets the last good context again with a new `now` (and the same random number). */
-  refreshNow(now) {
-    const b = this._contextBytes;
-    if (!b) return '';
-    new DataView(b.buffer, b.byteOffset, 8).setBigInt64(0, BigInt(Math.trunc(now)), true);
-    return this._applyContext(b);
-  }
-
-  _applyContext(bytes) {
     return this._guard(() => {
       if (this._setContext(this._write(bytes)) !== 0) {
         this._contextSet = false;
-        this._contextBytes = null;
         return this._text(this._errorText());
       }
       this._contextSet = true;
-      this._contextBytes = bytes;
       return '';
     });
   }
