@@ -260,3 +260,27 @@ func TestClientSnapshotIsSafeAndEvaluatesAlike(t *testing.T) {
 		t.Fatalf("only %d distinct results: the contexts do not exercise targets and segments: %v", len(seen), seen)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	e := start(t)
+	h := newHost(t, e.keys.Server)
+	if _, err := h.connect(e.srv.URL, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	v := changes(t, e.admin, 2, "m")
+	if !h.waitVersion(v, 5*time.Second) {
+		t.Fatal("no patches")
+	}
+	_, _, body := get(t, e.srv.URL+"/metrics", nil)
+	for _, want := range []string{
+		`vexil_stream_connections{env="test",kind="server"} 1`,
+		"vexil_stream_patches_sent_total 2",
+		"vexil_stream_propagation_seconds_count 2",
+		"vexil_follow_entries_applied_total",
+		"vexil_follow_rebuilds_total",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %q:\n%s", want, body)
+		}
+	}
+}

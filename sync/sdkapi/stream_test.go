@@ -255,6 +255,10 @@ func TestRedisAndDaemonRestart(t *testing.T) {
 		}
 	}
 	v := changes(t, admin, 4, "k")
+	acked, err := admin.Snapshot(ctx, "test") // everything acknowledged before the crash
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Kill()
 	// While Redis is down the streams stay open and the snapshot is still served.
 	if code, _, _ := get(t, srv1.URL+"/sdk/v1/snapshot", bearer(keys.Server)); code != 200 {
@@ -308,6 +312,11 @@ func TestRedisAndDaemonRestart(t *testing.T) {
 		// The new daemon had no history: resumption gave a snapshot, never a gap.
 		if h.gaps != 0 {
 			t.Fatalf("host %d: %d gaps", i, h.gaps)
+		}
+	}
+	for _, key := range []string{`"key":"k-0"`, `"key":"k-1"`, `"key":"k-2"`, `"key":"k-seg"`} {
+		if !strings.Contains(string(acked), key) || !strings.Contains(snap, key) {
+			t.Fatalf("acknowledged document %s missing after the crash: %s", key, snap)
 		}
 	}
 	if !strings.Contains(snap, `"version":`+fmt.Sprint(v)) {
