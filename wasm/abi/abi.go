@@ -174,11 +174,14 @@ func (d *Decoder) decode(data []byte, ctx *core.Context, attributes int) error {
 			if len(b)-off < 4 {
 				return &Error{off, "truncated list"}
 			}
-			n := int(binary.LittleEndian.Uint32(b[off:]))
+			// Compared as uint64: on wasm32 (TinyGo) int is 32 bits, and a length of 2^31 or
+			// more would turn negative and pass the check.
+			n64 := uint64(binary.LittleEndian.Uint32(b[off:]))
 			off += 4
-			if n > (len(b)-off)/4 {
+			if n64 > uint64((len(b)-off)/4) {
 				return &Error{off, "list longer than the encoding"}
 			}
+			n := int(n64)
 			start := len(d.lists)
 			for j := 0; j < n; j++ {
 				s, next, ok := d.str(off)
@@ -206,11 +209,12 @@ func (d *Decoder) str(off int) (string, int, bool) {
 	if len(b)-off < 4 {
 		return "", off, false
 	}
-	n := int(binary.LittleEndian.Uint32(b[off:]))
+	n64 := uint64(binary.LittleEndian.Uint32(b[off:])) // not int: see the list length
 	off += 4
-	if n > len(b)-off {
+	if n64 > uint64(len(b)-off) {
 		return "", off, false
 	}
+	n := int(n64)
 	if n == 0 {
 		return "", off, true
 	}

@@ -54,6 +54,17 @@ func TestMalformed(t *testing.T) {
 		"targeting key (id 0) must be a string": func() []byte { var e Encoder; e.Reset(0, 0); e.Number(0, 1); return e.Bytes() }(),
 		"truncated string":                      func() []byte { b := good().Bytes(); return b[:len(b)-1] }(),
 		"trailing bytes":                        append(good().Bytes(), 0),
+		// Lengths of 2^31 and more: on wasm32 an int conversion made them negative, which passed
+		// the bounds check and trapped (string) or read an empty list.
+		"at byte 21: truncated string": func() []byte { b := good().Bytes(); b[24] = 0xd0; return b }(),
+		"list longer than the encoding": func() []byte {
+			var e Encoder
+			e.Reset(0, 0)
+			e.Strings(1, []string{"a"})
+			b := e.Bytes()
+			b[24] = 0x80
+			return b
+		}(),
 		"unknown value type 9": func() []byte {
 			var e Encoder
 			e.Reset(0, 0)

@@ -68,6 +68,7 @@ type Instance struct {
 	// The guest buffer as the last `buffer` call returned it; valid until the next call.
 	bufPtr, bufCap uint32
 	bufOK          bool
+	memLimit       uint64 // Config.MemoryLimitPages in bytes; 0 without a cap
 
 	version   int64
 	flagCount int32
@@ -96,7 +97,7 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasmengine: instantiate: %w", err)
 	}
-	in := &Instance{mod: mod, mem: mod.Memory(), ctx: context.Background(), output: out, version: -1}
+	in := &Instance{mod: mod, mem: mod.Memory(), ctx: context.Background(), output: out, version: -1, memLimit: m.r.memLimit}
 	for i, e := range exports {
 		in.fns[i] = mod.ExportedFunction(ExportPrefix + e.name)
 	}
@@ -436,6 +437,11 @@ func (in *Instance) reserve(n int) error {
 	}
 	if uint64(n) > math.MaxUint32 {
 		return &GuestError{Op: "buffer", Text: "input of " + strconv.Itoa(n) + " bytes exceeds the 4 GiB address space"}
+	}
+	if limit := in.memLimit; limit != 0 && uint64(n) > limit {
+		// The guest would trap trying to allocate it.
+		return &GuestError{Op: "buffer", Text: "input of " + strconv.Itoa(n) + " bytes exceeds the instance's memory limit of " +
+			strconv.FormatUint(limit, 10) + " bytes"}
 	}
 	size := max(uint32(n), minBuffer)
 	p, ok := in.call1(fnBuffer, uint64(size))

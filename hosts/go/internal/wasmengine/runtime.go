@@ -45,14 +45,16 @@ type Config struct {
 	NoCache bool
 	// MemoryLimitPages caps the linear memory of every instance, in 64 KiB pages. Zero keeps
 	// wazero's default (65,536 pages, 4 GiB). A guest that outgrows the cap traps, and the
-	// instance is then broken.
+	// instance is then broken; an input (snapshot, context) larger than the cap is refused
+	// before the guest sees it.
 	MemoryLimitPages uint32
 }
 
 // Runtime is one wazero runtime. It is safe for concurrent use; Close it when done.
 type Runtime struct {
-	rt    wazero.Runtime
-	cache wazero.CompilationCache // nil without a cache
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache // nil without a cache
+	memLimit uint64                  // bytes, from Config.MemoryLimitPages; 0 without a cap
 
 	wasiMu   sync.Mutex
 	wasiDone bool
@@ -66,7 +68,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages != 0 {
 		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
 	}
-	r := &Runtime{}
+	r := &Runtime{memLimit: uint64(cfg.MemoryLimitPages) * 65536}
 	if !cfg.NoCache {
 		dir := cfg.CacheDir
 		if dir == "" {
