@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +323,42 @@ func TestRedisAndDaemonRestart(t *testing.T) {
 	if !strings.Contains(snap, `"version":`+fmt.Sprint(v)) {
 		t.Fatalf("final snapshot is not at version %d: %s", v, snap)
 	}
+}
+
+// Deleting an environment ends its streams with reason environment-deleted; its keys stop
+// working.
+func TestEnvironmentDeletedEndsStreams(t *testing.T) {
+	e := start(t)
+	h := newHost(t, e.keys.Server)
+	if _, err := h.connect(e.srv.URL, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A browser's EventSource: client key in the query, CORS on the stream.
+	code, hdr, _ := getHead(t, e.srv.URL+"/sdk/v1/stream?key="+e.keys.Client)
+	if code != 200 || hdr.Get("Content-Type") != "text/event-stream" || hdr.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("client stream: %d %v", code, hdr)
+	}
+	if err := e.admin.DeleteEnvironment(e.ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if ended := h.waitEnded(1, 10*time.Second); len(ended) != 1 || ended[0] != stream.ReasonDeleted {
+		t.Fatalf("stream ended %v, want [%s]", ended, stream.ReasonDeleted)
+	}
+	if code, _, _ := get(t, e.srv.URL+"/sdk/v1/snapshot", bearer(e.keys.Server)); code != 401 {
+		t.Fatalf("key of a deleted environment: %d", code)
+	}
+}
+
+// getHead opens a GET and returns its status and headers without reading the body.
+func getHead(t *testing.T, url string) (int, http.Header, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp.StatusCode, resp.Header, nil
 }
