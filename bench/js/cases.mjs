@@ -38,7 +38,9 @@ export async function runMatrix({ Engine, compileModule }, wasm, matrix, o) {
   if (matrix.version !== 1) throw new Error(`scenarios.json version ${matrix.version}, this runner reads version 1`);
   const lines = [];
   let sink = 0;
-  const line = (name, r, extra = '') => lines.push(`Benchmark${name} ${r.n} ${r.ns.toFixed(2)} ns/op${extra}`);
+  // The -1 suffix is go test's -GOMAXPROCS (JS runs on one thread): the report strips it, so
+  // names ending in a number (prerequisite-chain-3) keep it.
+  const line = (name, r, extra = '') => lines.push(`Benchmark${name}-1 ${r.n} ${r.ns.toFixed(2)} ns/op${extra}`);
   // Lifecycle. The engine may cache compiled code for bytes it has seen, so compiles after the
   // first are "repeat", not cold; instantiating includes _initialize and the ABI check.
   let module;

@@ -218,6 +218,7 @@ func Render(in *Input) (*Output, error) {
 		headline(w, sc.Title, loadRows(in, sc.Want.Flags))
 	}
 	w("\nRatios divide medians measured in the same run. Peers run only the scenarios they can express (see bench/README.md).\n\n")
+	jsHeadline(w, in)
 
 	w("## One flag, one context\n\nThe context is set once per request; each timed call evaluates one flag. Every engine returned the scenario's expected answer before it was timed.\n\n")
 	for _, sc := range evals {
@@ -289,6 +290,48 @@ func headline(w func(string, ...any), title string, rows []row) {
 		}
 	}
 	w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", title, FormatNs(nat.st.Median), tg, tgR, g, gR, peer, pR)
+}
+
+// jsHeadline compares the TinyGo module in Node and Chromium (a separate process, so the ratio
+// crosses runs) with the native core, when the run has them.
+func jsHeadline(w func(string, ...any), in *Input) {
+	type line struct {
+		title string
+		rows  []row
+	}
+	var lines []line
+	found := false
+	for _, sc := range scenarios.Of(scenarios.KindEvaluate) {
+		lines = append(lines, line{sc.Title, scenarioRows(in, "Evaluate", sc.Name)})
+	}
+	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+		lines = append(lines, line{sc.Title + " (whole call)", scenarioRows(in, "EvaluateAll", sc.Name)})
+	}
+	for _, l := range lines {
+		_, n := find(l.rows, "node")
+		_, c := find(l.rows, "chromium")
+		found = found || n || c
+	}
+	if !found {
+		return
+	}
+	w("| scenario | native | TinyGo·Node | Node ÷ native | TinyGo·Chromium | Chromium ÷ native |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, l := range lines {
+		nat, ok := find(l.rows, "native")
+		if !ok {
+			continue
+		}
+		cells := []string{}
+		for _, id := range []string{"node", "chromium"} {
+			if r, ok := find(l.rows, id); ok {
+				cells = append(cells, FormatNs(r.st.Median), ratio(r.st.Median, nat.st.Median))
+			} else {
+				cells = append(cells, "–", "–")
+			}
+		}
+		w("| %s | %s | %s |\n", l.title, FormatNs(nat.st.Median), strings.Join(cells, " | "))
+	}
+	w("\nNode and Chromium run in their own process right after the Go benchmarks (bench/js/matrix.mjs), so these ratios cross two processes of the same `make bench`.\n\n")
 }
 
 func detail(w func(string, ...any), in *Input, rows []row, extraUnit string) {
