@@ -7,6 +7,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -178,11 +179,26 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) string {
 
 // decode reads a bounded body strictly into v (see flagdoc.Decode).
 func (a *api) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	_, err := a.decodeOptional(w, r, v)
+	if errors.Is(err, errNoBody) {
+		return flagdoc.Errorf("body", "malformed JSON: empty body")
+	}
+	return err
+}
+
+var errNoBody = errors.New("no body")
+
+// decodeOptional is decode for endpoints whose body may be left out (verbs without fields):
+// an empty or blank body is errNoBody, and v stays as it is.
+func (a *api) decodeOptional(w http.ResponseWriter, r *http.Request, v any) (bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBody))
 	if err != nil {
-		return err
+		return false, err
 	}
-	return flagdoc.Decode(body, v, "")
+	if len(bytes.TrimSpace(body)) == 0 {
+		return false, errNoBody
+	}
+	return true, flagdoc.Decode(body, v, "")
 }
 
 // ifMatch reads If-Match: a version as the ETag gives it ("42", also 42 or W/"42"); absent or

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -247,11 +248,9 @@ func (a *api) flagVerb(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b verbBody
-	if r.ContentLength != 0 {
-		if err := a.decode(w, r, &b); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	if _, err := a.decodeOptional(w, r, &b); err != nil && !errors.Is(err, errNoBody) {
+		a.fail(w, r, err)
+		return
 	}
 	given := map[string]bool{"percent": b.Percent != nil, "by": b.By != nil, "variation": b.Variation != nil,
 		"baseline": b.Baseline != nil, "rule": b.Rule != "", "users": b.Users != nil,

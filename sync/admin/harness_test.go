@@ -34,9 +34,10 @@ type harness struct {
 }
 
 // start runs a real redis-server and a real daemon over HTTP, with an environment "test".
-func start(t testing.TB) *harness {
+func start(t testing.TB) *harness { return startWith(t, redistest.Start(t)) }
+
+func startWith(t testing.TB, r *redistest.Server) *harness {
 	t.Helper()
-	r := redistest.Start(t)
 	d, err := daemon.New(daemon.Config{RedisURL: r.URL() + "?dial_timeout=1s&max_retries=1", Listen: "127.0.0.1:0", AdminTokens: "ci=" + token, MaxBody: maxBody})
 	if err != nil {
 		t.Fatal(err)
