@@ -76,8 +76,8 @@ type row struct {
 	st   Stat
 }
 
-// evalRows returns the engines that ran benchmark names made by name(engine), in display
-// order, followed by unknown engines found with prefix/suffix.
+// rows returns one row per engine that ran the benchmark name(engine): the known engines in
+// display order, then engines the report does not know (found by match), by id.
 func (in *Input) rows(name func(id string) string, match func(bench string) (id string, ok bool)) []row {
 	seen := map[string]bool{}
 	var out []row

@@ -52,7 +52,7 @@ type Weight struct {
 
 // Want is the answer an engine must give before it is timed.
 type Want struct {
-	// KindEvaluate: the served variation, the reason (OpenFeature's name) and the value as
+	// KindEvaluate: the served variation, the reason and the value as
 	// compact JSON.
 	Variation int32
 	Reason    core.Reason
@@ -232,7 +232,7 @@ func quotedKeys(prefix string, from, to int) string {
 }
 
 // genAttrs is the request of the generated scenarios: a pro user in Germany (gen.Attributes,
-// in a fixed order) at gen.Now.
+// in a fixed order; the scenarios set Now to gen.Now).
 func genAttrs() []Attr {
 	names := []string{"plan", "country", "email", "appVersion", "platform", "accountId", "seats", "beta", "groups"}
 	out := make([]Attr, 0, len(names))
