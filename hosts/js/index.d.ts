@@ -105,8 +105,11 @@ export declare class Client {
   number(key: string, defaultValue: number): number;
   json<T = JsonValue>(key: string, defaultValue: T): T | JsonValue;
   detail<T = JsonValue>(key: string, defaultValue?: T, type?: FlagType): Detail<T | JsonValue>;
-  /** Every flag's value by key (null where the caller's default would be served). */
-  all(): Record<string, JsonValue>;
+  /**
+   * Every flag's value by key (null where the caller's default would be served). Frozen; the
+   * same object again while no flag's result changes.
+   */
+  all(): Readonly<Record<string, JsonValue>>;
   /** Every flag's detail by key. */
   allDetails(): Record<string, Detail>;
   setContext(context: EvaluationContext, options?: SetContextOptions): void;

@@ -401,19 +401,27 @@ export class Client {
   /**
    * Every flag's value for the current context, by key (null where the flag serves the
    * caller's default: disabled without an off variation, rejected). One engine call.
-   * @returns {Record<string, *>}
+   *
+   * The object is frozen, and all() returns the same object again while no flag's result
+   * changes (same snapshot, same answers), so it can be compared by identity (a UI re-renders
+   * only when it is a new object).
+   * @returns {Readonly<Record<string, *>>}
    */
   all() {
-    const out = {};
-    if (this._state !== STATE_OK && !this._prepare()) return out;
+    if (this._state !== STATE_OK && !this._prepare()) return Object.freeze({});
     const e = this._engine;
     const all = e.evaluateAll();
-    if (!all) return out;
+    if (!all) return Object.freeze({});
+    const c = this._allCache;
+    if (c && c.doc === this._doc && c.engine === e && sameU32(c.packed, all)) return c.out;
+    const out = {};
     const keys = e.keys;
     for (let i = 0; i < all.length; i++) {
       const v = (all[i] & 0x1fff) - 1;
       put(out, keys[i], v >= 0 ? e.value(i, v) : null);
     }
+    Object.freeze(out);
+    this._allCache = { doc: this._doc, engine: e, packed: all.slice(), out };
     return out;
   }
 
@@ -542,6 +550,12 @@ function drawRandom() {
     poolAt = 0;
   }
   return pool[poolAt++];
+}
+
+function sameU32(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** out[key] = v, also for a flag named __proto__ (an own property, not the prototype). */

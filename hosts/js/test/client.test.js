@@ -232,3 +232,24 @@ test('flag keys that are Object.prototype names stay plain entries of all()', as
     c.close();
   }
 });
+
+test('all() is frozen and the same object while no result changes', async () => {
+  const c = await createClient({ bootstrap: snap(1), wasm, storage: false, context: { targetingKey: 'user-9' } });
+  try {
+    const a = c.all();
+    assert.ok(Object.isFrozen(a));
+    assert.equal(c.all(), a, 'same results: same object');
+    c.setContext({ targetingKey: 'user-9' });
+    assert.equal(c.all(), a, 'a context with the same answers: same object');
+    c.setContext({ targetingKey: 'user-9', plan: 'pro' });
+    const b = c.all();
+    assert.notEqual(b, a);
+    assert.equal(b['new-checkout'], true);
+    assert.equal(a['new-checkout'], false, 'an earlier result is not changed');
+    c._fromDaemon(JSON.stringify(snap(2)), null);
+    assert.notEqual(c.all(), b, 'a new snapshot: a new object');
+    assert.deepEqual(c.all(), b);
+  } finally {
+    c.close();
+  }
+});
