@@ -148,8 +148,9 @@ func (d *Daemon) Hub() *stream.Hub { return d.hub }
 // daemons used through Handler; Serve does this itself.
 func (d *Daemon) Close() error {
 	d.hub.Shutdown()
+	err := d.store.Close() // first: it cuts the followers' blocking reads short
 	d.follower.Close()
-	return d.store.Close()
+	return err
 }
 
 // Serve listens on cfg.Listen and serves until ctx is done, then shuts down gracefully:
