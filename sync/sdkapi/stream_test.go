@@ -194,6 +194,11 @@ func TestShutdownSendsReconnect(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- d.Serve(ctx, func(a net.Addr) { addr <- a }) }()
 	base := "http://" + (<-addr).String()
+	// The daemon the hosts move to follows the environment from now on (a request starts it
+	// at once; otherwise discovery would, within 2s), so it can resume them with patches.
+	if code, _, _ := get(t, e.srv.URL+"/sdk/v1/snapshot", bearer(e.keys.Server)); code != 200 {
+		t.Fatal(code)
+	}
 	hosts := make([]*host, 20)
 	for i := range hosts {
 		hosts[i] = newHost(t, e.keys.Server)
