@@ -52,7 +52,17 @@ func load(n uint32) int64 {
 	if cap(results) < nf {
 		results = make([]uint32, nf)
 	}
-	results = results[:nf]
+	if cap(static) < nf {
+		static = make([]uint32, nf)
+	}
+	results, static = results[:nf], static[:nf]
+	for i := range static {
+		static[i] = 0
+		if e.Snapshot().Flags[i].Static {
+			// A static flag ignores the context: the new, empty one does.
+			static[i] = e.Evaluate(i, ctx).Pack()
+		}
+	}
 	errText = errText[:0]
 	problemText = problemText[:0]
 	afterLoad()
@@ -113,7 +123,16 @@ func setContext(n uint32) int32 {
 }
 
 //go:wasmexport vexil:engine/evaluator@0.1.0#evaluate
-func evaluate(i uint32) uint32 { return ev.Evaluate(index(i), ctx).Pack() }
+func evaluate(i uint32) uint32 {
+	st := static
+	if i >= uint32(len(st)) {
+		return notFound
+	}
+	if p := st[i]; p != 0 {
+		return p
+	}
+	return ev.Evaluate(int(i), ctx).Pack()
+}
 
 //go:wasmexport vexil:engine/evaluator@0.1.0#evaluate-typed
 func evaluateTyped(i uint32, kind uint32) uint32 {
@@ -130,9 +149,13 @@ func evaluateTyped(i uint32, kind uint32) uint32 {
 
 //go:wasmexport vexil:engine/evaluator@0.1.0#evaluate-all
 func evaluateAll() uint32 {
-	e, c, out := ev, ctx, results
+	e, c, out, st := ev, ctx, results, static
 	for i := range out {
-		out[i] = e.Evaluate(i, c).Pack()
+		if p := st[i]; p != 0 {
+			out[i] = p
+		} else {
+			out[i] = e.Evaluate(i, c).Pack()
+		}
 	}
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(results))))
 }

@@ -27,7 +27,12 @@ var (
 	in []byte
 	// results is evaluate-all's array of packed results, flag-count long (cap ≥ 1, so it
 	// always has an address).
-	results = make([]uint32, 1)
+	results = make([]uint32, 0, 1)
+	// static holds, by flag index, the packed result of each static flag (model.Flag.Static:
+	// the same for every context), computed at load, and 0 for the others (a packed result is
+	// never 0: its variation field is variation+1, or its reason is not STATIC). evaluate and
+	// evaluate-all answer static flags from it. Flag-count long, like results.
+	static = make([]uint32, 0, 1)
 	// errText holds the text of the last load or set-context error; problemText the text of
 	// the last `problem` call.
 	errText     []byte
@@ -44,6 +49,9 @@ const maxBuffer = 1 << 30
 // typeMismatch is the packed TYPE_MISMATCH result (ABI.md, "Result"; core.Result.Pack):
 // the caller's default (variation 0), no rule, reason ERROR, error code TYPE_MISMATCH.
 const typeMismatch = uint32(core.ReasonError)<<26 | uint32(core.ErrorTypeMismatch)<<29
+
+// notFound is the packed FLAG_NOT_FOUND result: the caller's default, reason ERROR.
+const notFound = uint32(core.ReasonError)<<26 | uint32(core.ErrorFlagNotFound)<<29
 
 // input returns the first n bytes of the buffer, or false when n exceeds it.
 func input(n uint32) ([]byte, bool) {

@@ -72,8 +72,12 @@ type Instance struct {
 
 	version   int64
 	flagCount int32
-	attrs     []string         // names by id, read after each Load
-	attrIDs   map[string]int32 // the inverse of attrs
+	// static holds, by flag index, the packed result of each static flag (is-static: the same
+	// for every context), read once per Load, and 0 for the others. Evaluate answers static
+	// flags from it without entering the guest, as the WIT contract allows.
+	static  []uint32
+	attrs   []string         // names by id, read after each Load
+	attrIDs map[string]int32 // the inverse of attrs
 
 	err error // non-nil once broken or closed
 }
@@ -163,8 +167,44 @@ func (in *Instance) Load(snapshot []byte) (version int64, err error) {
 		// The guest keeps the previous snapshot (if any); refresh mirrored its state.
 		return -1, &GuestError{Op: "load", Text: in.errorText()}
 	}
+	if !in.readStatic() {
+		return -1, in.err
+	}
 	in.version = int64(v)
 	return in.version, nil
+}
+
+// readStatic fills in.static for the snapshot just loaded: is-static for every flag, and the
+// results of evaluate-all with the guest's fresh context for the static ones.
+func (in *Instance) readStatic() bool {
+	n := uint32(in.flagCount)
+	if uint32(cap(in.static)) < n {
+		in.static = make([]uint32, n)
+	}
+	in.static = in.static[:n]
+	var view []byte
+	for i := range n {
+		in.static[i] = 0
+		s, ok := in.call1(fnIsStatic, uint64(i))
+		if !ok {
+			return false
+		}
+		if uint32(s) != 1 {
+			continue
+		}
+		if view == nil {
+			ptr, ok := in.call0(fnEvaluateAll)
+			if !ok {
+				return false
+			}
+			if view, ok = in.mem.Read(uint32(ptr), 4*n); !ok {
+				in.contractError(fnEvaluateAll, "results array outside guest memory")
+				return false
+			}
+		}
+		in.static[i] = binary.LittleEndian.Uint32(view[4*i:])
+	}
+	return true
 }
 
 // refresh reads the flag count and the attribute names of the loaded snapshot.
@@ -298,8 +338,11 @@ var notFound = core.Unpack(-1, packedNotFound)
 // two-bit error field cannot carry a new one. Check Broken to tell the two apart from a
 // rejected flag.
 func (in *Instance) Evaluate(i int32) core.Result {
-	if uint32(i) >= uint32(in.flagCount) {
+	if uint32(i) >= uint32(len(in.static)) {
 		return notFound
+	}
+	if p := in.static[i]; p != 0 && in.err == nil {
+		return core.Unpack(i, p)
 	}
 	v, ok := in.call1(fnEvaluate, uint64(i))
 	if !ok {
