@@ -230,7 +230,9 @@ export class Client {
   _maybeRenew() {
     const e = this._engine;
     const bytes = e._mem.buffer.byteLength;
-    if (this._renewing || !this._module || bytes < this._renewAt || bytes < 16 * this._doc.text.length) return;
+    if (this._renewing || !this._module || !this._doc) return;
+    // A trapped instance is replaced at once (its checks answer defaults meanwhile).
+    if (e.broken === null && (bytes < this._renewAt || bytes < 16 * this._doc.text.length)) return;
     this._renewing = true;
     Engine.create(this._module)
       .then((fresh) => {
@@ -291,6 +293,7 @@ export class Client {
 
   /** Makes the engine's context current; false when checks must answer defaults. */
   _prepare() {
+    if (this._engine.broken !== null) this._maybeRenew();
     if (this._closed || !this._doc || this._ctxError || this._engine.broken) return false;
     // STATE_NOW (the clock moved) sets the same context again with the new time: about a
     // microsecond, once a second.
@@ -319,7 +322,14 @@ export class Client {
     const i = e._index.get(key);
     if (i === undefined) return def;
     const v = (e.evaluate(i, kind) & 0x1fff) - 1;
-    return v < 0 ? def : e.value(i, v);
+    if (v < 0) {
+      if (e.broken !== null) this._state = STATE_FULL; // replaced at the next check
+      return def;
+    }
+    const val = e.value(i, v);
+    if (e.broken === null) return val;
+    this._state = STATE_FULL; // the next check goes through _prepare, which replaces the instance
+    return def;
   }
 
   /**
@@ -365,9 +375,8 @@ export class Client {
     }
     const e = this._engine;
     const i = e.index(key);
-    const p = e.evaluate(i, kind);
-    if (e.broken) return this._errorDetail(key, defaultValue, 'GENERAL', e.broken.message);
-    return this._detail(key, i, p, defaultValue);
+    const d = this._detail(key, i, e.evaluate(i, kind), defaultValue);
+    return e.broken === null ? d : this._errorDetail(key, defaultValue, 'GENERAL', e.broken.message);
   }
 
   _detail(key, i, p, def) {

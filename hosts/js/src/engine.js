@@ -259,14 +259,19 @@ export class Engine {
       this._contextSet = false;
       return e.message;
     }
-    return this._guard(() => {
-      if (this._setContext(this._write(bytes)) !== 0) {
-        this._contextSet = false;
-        return this._text(this._errorText());
-      }
-      this._contextSet = true;
-      return '';
-    });
+    try {
+      return this._guard(() => {
+        if (this._setContext(this._write(bytes)) !== 0) {
+          this._contextSet = false;
+          return this._text(this._errorText());
+        }
+        this._contextSet = true;
+        return '';
+      });
+    } catch (e) {
+      this._contextSet = false;
+      return e.message; // a buffer the guest cannot provide, or a trap (then broken is set)
+    }
   }
 
   /** Whether a context is set since the last load. */
@@ -313,7 +318,14 @@ export class Engine {
     let row = this._valueJSON[i];
     if (!row) row = this._valueJSON[i] = [];
     let s = row[v];
-    if (s === undefined) s = row[v] = this._text(this._variationJSON(i, v));
+    if (s === undefined) {
+      try {
+        s = row[v] = this._text(this._variationJSON(i, v));
+      } catch (e) {
+        this.broken = new EngineError('trap', `the wasm instance failed and is discarded: ${e && e.message}`);
+        return 'null';
+      }
+    }
     return s;
   }
 
@@ -340,7 +352,14 @@ export class Engine {
     let row = this._rules[i];
     if (!row) row = this._rules[i] = [];
     let s = row[r];
-    if (s === undefined) s = row[r] = this._text(this._ruleId(i, r));
+    if (s === undefined) {
+      try {
+        s = row[r] = this._text(this._ruleId(i, r));
+      } catch (e) {
+        this.broken = new EngineError('trap', `the wasm instance failed and is discarded: ${e && e.message}`);
+        return '';
+      }
+    }
     return s;
   }
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createClient, fileStore } from '../src/index.js';
 import { wasmBytes } from './helpers.js';
-import { demoFlags, freePort } from './daemon.js';
+import { demoFlags, freePort, waitFor } from './daemon.js';
 
 const wasm = wasmBytes();
 const snap = (version, flags = demoFlags) => ({ environment: 'test', version, flags });
@@ -249,6 +249,26 @@ test('all() is frozen and the same object while no result changes', async () => 
     c._fromDaemon(JSON.stringify(snap(2)), null);
     assert.notEqual(c.all(), b, 'a new snapshot: a new object');
     assert.deepEqual(c.all(), b);
+  } finally {
+    c.close();
+  }
+});
+
+test('a trapped instance: checks answer defaults with GENERAL, never throw, and a fresh instance takes over', async () => {
+  const c = await createClient({ bootstrap: snap(4), wasm, storage: false, context: { targetingKey: 'user-9', plan: 'pro' } });
+  try {
+    const e = c._engine;
+    // What a trap looks like from JS: the export throws a WebAssembly.RuntimeError.
+    e.evaluateTyped = () => {
+      throw new WebAssembly.RuntimeError('unreachable');
+    };
+    assert.equal(c.bool('new-checkout', false), false);
+    assert.equal(c.detail('new-checkout', false).errorCode, 'GENERAL');
+    assert.match(c.detail('new-checkout', false).errorMessage, /wasm instance failed/);
+    assert.deepEqual(c.all(), {});
+    await waitFor('a fresh instance', () => c._engine !== e, 2000);
+    assert.equal(c.bool('new-checkout', false), true);
+    assert.equal(c.version, 4);
   } finally {
     c.close();
   }
