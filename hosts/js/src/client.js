@@ -26,7 +26,13 @@ let sharedModule = null; // Promise<WebAssembly.Module> for the default location
  */
 export async function createClient(options = {}) {
   const o = checkOptions(options);
-  const module = await (o.wasm === undefined ? (sharedModule ??= compileModule(DEFAULT_WASM)) : compileModule(o.wasm));
+  let module;
+  try {
+    module = await (o.wasm === undefined ? (sharedModule ??= compileModule(DEFAULT_WASM)) : compileModule(o.wasm));
+  } catch (e) {
+    if (o.wasm === undefined) sharedModule = null; // let a later call try again
+    throw new Error(`vexil: createClient: cannot load the engine module (options.wasm${o.wasm === undefined ? ' default, ' + DEFAULT_WASM : ''}): ${e.message}`);
+  }
   const engine = await Engine.create(module);
   const client = new Client(engine, o, module);
   await client._start();

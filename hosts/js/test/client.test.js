@@ -92,6 +92,8 @@ test('bad options are refused naming the option', async () => {
   await assert.rejects(createClient({ bootstrap: snap(1), storage: 42, wasm }), /options\.storage/);
   await assert.rejects(createClient({ bootstrap: snap(1), timeout: -1, wasm }), /options\.timeout/);
   await assert.rejects(createClient({ bootstrap: snap(1), context: [], wasm }), /options\.context/);
+  await assert.rejects(createClient({ bootstrap: snap(1), wasm: '/nonexistent/vexil.wasm' }), /cannot load the engine module \(options\.wasm\): ENOENT/);
+  await assert.rejects(createClient({ bootstrap: snap(1), wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) }), /cannot load the engine module/);
 });
 
 test('an unusable bootstrap: status ERROR, checks answer PROVIDER_NOT_READY, the reason is reported', async () => {
