@@ -81,6 +81,32 @@ test('the golden vectors in Chromium, byte-identical to the native core', async 
   }
 });
 
+test('localStorage as the store, in Chromium: the snapshot is kept under the client key and read back offline', async () => {
+  const key = await seed(daemon, 'ls');
+  demo ??= await serveDemo({ daemon: daemon.url, clientKey: key, wasm: wasmPath });
+  const page = await browser.newPage();
+  try {
+    await page.goto(demo.url + '/config.json');
+    const got = await page.evaluate(async ([url, key]) => {
+      const { createClient } = await import('/src/index.js');
+      const c = await createClient({ url, clientKey: key, storage: 'localStorage', context: { targetingKey: 'user-1' } });
+      const online = { status: c.status, version: c.version, value: c.bool('new-checkout', false) };
+      await new Promise((r) => setTimeout(r, 100)); // the write is asynchronous
+      c.close();
+      const stored = JSON.parse(localStorage.getItem('vexil.snapshot.' + key));
+      // Offline: a daemon address nobody answers on; the stored snapshot serves.
+      const off = await createClient({ url: 'http://127.0.0.1:9', clientKey: key, storage: 'localStorage', context: { targetingKey: 'user-1' } });
+      const offline = { status: off.status, version: off.version, value: off.bool('new-checkout', false) };
+      off.close();
+      return { online, storedVersion: stored.version, offline };
+    }, [daemon.url, key]);
+    assert.deepEqual(got.online, { status: 'READY', version: got.storedVersion, value: true });
+    assert.deepEqual(got.offline, { status: 'STALE', version: got.storedVersion, value: true });
+  } finally {
+    await page.close();
+  }
+});
+
 test('demo page: evaluates, live flip, daemon down → STALE, reload → storage, daemon back → converges', async () => {
   const key = await seed(daemon, 'web');
   await demo?.close();
