@@ -170,9 +170,9 @@ test('gap: a patch that does not follow the version held, or a heartbeat ahead o
   }
 });
 
-test('OpenFeature web provider: typed resolutions with variants and metadata, context changes, configuration-changed events', async () => {
+test('OpenFeature web provider: typed resolutions with variants and metadata, context changes, configuration-changed, stale and ready events', async () => {
   const key = await seed(daemon, 'of');
-  const provider = new VexilProvider({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false });
+  const provider = new VexilProvider({ url: daemon.url, clientKey: key, wasm, storage: false, eventSource: false, backoff: { min: 200, max: 1000 } });
   await OpenFeature.setProviderAndWait(provider, { targetingKey: 'user-9', plan: 'pro' });
   try {
     const of = OpenFeature.getClient();
@@ -201,6 +201,22 @@ test('OpenFeature web provider: typed resolutions with variants and metadata, co
     assert.ok(ev.flagsChanged.includes('theme'));
     assert.equal(of.getStringDetails('theme', 'x').reason, 'DISABLED');
     assert.equal(of.getStringValue('theme', 'x'), 'light');
+
+    // The daemon stopped: PROVIDER_STALE, values kept; back: PROVIDER_READY.
+    const event = (type) => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${type} event`)), 10_000);
+      const h = (e) => (clearTimeout(t), of.removeHandler(type, h), resolve(e));
+      of.addHandler(type, h);
+    });
+    const stale = event(OFEvents.Stale);
+    await daemon.stop();
+    await stale;
+    assert.equal(of.providerStatus, 'STALE');
+    assert.equal(of.getStringValue('theme', 'x'), 'light');
+    const ready = event(OFEvents.Ready);
+    await daemon.start();
+    await ready;
+    assert.equal(of.providerStatus, 'READY');
   } finally {
     await OpenFeature.close();
   }
