@@ -250,11 +250,22 @@ func (s sink) Failure(err error) {
 	c.updMu.Unlock()
 }
 
-func (s sink) Version() int64 {
-	if g := s.c.gen.Load(); g != nil {
-		return g.cat.Version
+func (s sink) Confirm(version int64) {
+	defer s.c.firstOne.Do(func() { close(s.c.first) })
+	c := s.c
+	c.updMu.Lock()
+	defer c.updMu.Unlock()
+	if g := c.gen.Load(); g != nil && g.cat.Version == version {
+		c.sourceErr = nil
+		c.setStatus(Status{State: StateReady})
 	}
-	return -1
+}
+
+func (s sink) Current() ([]byte, int64) {
+	if g := s.c.gen.Load(); g != nil {
+		return g.data, g.cat.Version
+	}
+	return nil, -1
 }
 
 // apply loads data and swaps it in. Fallback snapshots leave the client STALE with reason.

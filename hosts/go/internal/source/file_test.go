@@ -33,7 +33,9 @@ func (r *recorder) Failure(err error) {
 	r.events = append(r.events, "failure "+err.Error())
 }
 
-func (r *recorder) Version() int64 { return -1 }
+func (r *recorder) Confirm(int64) {}
+
+func (r *recorder) Current() ([]byte, int64) { return nil, -1 }
 
 func (r *recorder) snapshot() []string {
 	r.mu.Lock()

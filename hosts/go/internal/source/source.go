@@ -7,6 +7,12 @@
 // its own state and still hands the client whole snapshots, so the client has one way to take
 // an update whatever the transport. A source never decides the client's status: the client
 // derives READY, STALE and ERROR from what the sink receives.
+//
+// The sync daemon's source fits this shape: it asks for the snapshot conditional on
+// Current's version (ETag), Confirms on 304, delivers a 200's body; then follows the event
+// stream from that version, applies patches to the document it holds, delivers each result
+// whole, refetches on a version gap, and reports each lost connection as a Failure while it
+// reconnects with jittered backoff.
 package source
 
 import "context"
@@ -22,9 +28,16 @@ type Sink interface {
 	// Failure reports that the source cannot obtain a snapshot right now; the client keeps
 	// serving what it has and reports STALE (or ERROR when it has nothing).
 	Failure(err error)
-	// Version is the version of the snapshot the client serves, -1 when none: a source
-	// that resumes or asks for changes since a version starts from it.
-	Version() int64
+	// Confirm says the snapshot at version is still current (say, an HTTP 304 answering a
+	// request conditional on Current's version) without delivering it again; the client is
+	// READY again when it serves that version.
+	Confirm(version int64)
+	// Current is the snapshot the client serves and its version (nil and -1 when none): a
+	// source that asks for changes since a version, resumes a stream, or applies patches
+	// starts from it — also when it came from the offline cache or the bootstrap (which the
+	// client loads only after the source's first Snapshot, Confirm or Failure, so a first
+	// request is unconditional).
+	Current() (data []byte, version int64)
 }
 
 // Source obtains snapshots.
