@@ -412,3 +412,25 @@ func TestKeyCache(t *testing.T) {
 		})
 	}
 }
+
+// TestSinkConfirm: what a daemon source will do after a 304 — Confirm the version the client
+// serves (READY again), never another one; Current hands over the served document.
+func TestSinkConfirm(t *testing.T) {
+	c := newClient(t, EngineNative, WithSnapshot(testSnapshot(4, 1)))
+	s := sink{c}
+	if data, v := s.Current(); v != 4 || string(data) != string(testSnapshot(4, 1)) {
+		t.Fatalf("Current: version %d, %d bytes", v, len(data))
+	}
+	s.Failure(errors.New("daemon unreachable"))
+	if st := c.Status(); st.State != StateStale || !strings.Contains(st.Reason, "daemon unreachable") {
+		t.Fatalf("after a failure: %+v", st)
+	}
+	s.Confirm(3)
+	if st := c.Status(); st.State != StateStale {
+		t.Errorf("confirming another version: %+v", st)
+	}
+	s.Confirm(4)
+	if st := c.Status(); st.State != StateReady || st.Version != 4 {
+		t.Errorf("confirming the served version: %+v", st)
+	}
+}
