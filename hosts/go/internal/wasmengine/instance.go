@@ -354,6 +354,9 @@ func (in *Instance) Evaluate(i int32) core.Result {
 // EvaluateTyped is Evaluate for a typed getter: a flag whose variations are not of type t, or an
 // integer check of a value with a fraction, yields TYPE_MISMATCH.
 func (in *Instance) EvaluateTyped(i int32, t core.Type) core.Result {
+	if t == core.TypeAny {
+		return in.Evaluate(i) // no check: static flags need no guest call
+	}
 	if uint32(i) >= uint32(in.flagCount) {
 		return notFound
 	}
