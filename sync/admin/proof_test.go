@@ -12,7 +12,6 @@ import (
 
 	"github.com/vexil-flags/vexil/sync/client"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
-	"github.com/vexil-flags/vexil/sync/internal/redistest"
 )
 
 // Every bad input class gets its documented 4xx, names the field, and leaves Redis as it was.
@@ -225,7 +224,7 @@ func TestKillSwitch500Flags(t *testing.T) {
 // Redis is killed (SIGKILL) and restarted between writes: with AOF on, nothing acknowledged
 // is lost, and the daemon reports not ready while Redis is down.
 func TestRedisRestartLosesNothing(t *testing.T) {
-	h := startWith(t, redistest.StartDurable(t))
+	h := start(t)
 	for i := 0; i < 20; i++ {
 		h.mustCreate(boolFlag(fmt.Sprintf("f%02d", i)))
 		if i%10 == 9 {

@@ -1,8 +1,7 @@
 // Package redistest runs a real redis-server for tests: on a free port, in the test's temporary
-// directory, with AOF on. Start fsyncs once a second (what `make run` does, and cheap on a
-// shared disk); StartDurable fsyncs every write, so that even a SIGKILL loses nothing
-// acknowledged. A test fails, never skips, when redis-server is not installed (`make deps`
-// installs it).
+// directory, with AOF on and fsynced on every write (appendfsync always), so that even a
+// SIGKILL loses nothing acknowledged. A test fails, never skips, when redis-server is not
+// installed (`make deps` installs it).
 package redistest
 
 import (
@@ -25,24 +24,18 @@ type Server struct {
 	t       testing.TB
 	cmd     *exec.Cmd
 	cluster bool
-	fsync   string // appendfsync policy
 }
 
 // URL is the redis:// URL of the server.
 func (s *Server) URL() string { return "redis://" + s.Addr }
 
-// Start starts redis-server (AOF, fsync every second) and stops it when the test ends.
-func Start(t testing.TB) *Server { return start(t, "everysec") }
-
-// StartDurable starts redis-server with AOF fsynced on every write (appendfsync always).
-func StartDurable(t testing.TB) *Server { return start(t, "always") }
-
-func start(t testing.TB, fsync string) *Server {
+// Start starts redis-server and stops it when the test ends.
+func Start(t testing.TB) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (run `make deps`, or apt-get install redis-server): %v", err)
 	}
-	s := &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t), fsync: fsync}
+	s := &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t)}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -61,7 +54,7 @@ func (s *Server) start() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
 	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
-		"--appendonly", "yes", "--appendfsync", s.fsync, "--save", "",
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
 		"--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log")}
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.Dir, "nodes.conf"))
@@ -138,7 +131,7 @@ func StartCluster(t testing.TB) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (run `make deps`, or apt-get install redis-server): %v", err)
 	}
-	s := &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t), cluster: true, fsync: "everysec"}
+	s := &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t), cluster: true}
 	s.start()
 	t.Cleanup(s.Stop)
 	if reply := command(t, s.Addr, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); !strings.HasPrefix(reply, "+OK") {
