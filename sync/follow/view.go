@@ -101,12 +101,34 @@ func docs(m map[string][]byte) []flagdoc.Doc {
 func clientView(v *View) *View {
 	c := &View{Env: v.Env, Version: v.Version, Salt: v.Salt, Client: true, At: v.At,
 		Flags: map[string][]byte{}, Segments: map[string][]byte{}}
-	used := map[string]bool{}
+	// Client-side flags, and the flags they name as prerequisites, transitively: the engine
+	// needs those to evaluate them (core/SNAPSHOT.md, "Browser-safe snapshots").
+	include := map[string]*flagdoc.Flag{}
+	var todo []*flagdoc.Flag
 	for key, doc := range v.Flags {
-		var f flagdoc.Flag
-		if json.Unmarshal(doc, &f) != nil || !f.ClientSide {
-			continue
+		f := new(flagdoc.Flag)
+		if json.Unmarshal(doc, f) == nil && f.ClientSide {
+			include[key] = f
+			todo = append(todo, f)
 		}
+	}
+	for len(todo) > 0 {
+		f := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, p := range f.Prerequisites {
+			doc, ok := v.Flags[p.Flag]
+			if !ok || include[p.Flag] != nil {
+				continue
+			}
+			pf := new(flagdoc.Flag)
+			if json.Unmarshal(doc, pf) == nil {
+				include[p.Flag] = pf
+				todo = append(todo, pf)
+			}
+		}
+	}
+	used := map[string]bool{}
+	for key, f := range include {
 		for i := range f.Targets {
 			f.Targets[i].Values = hashAll(v.Salt, f.Targets[i].Values)
 		}
@@ -123,7 +145,7 @@ func clientView(v *View) *View {
 				}
 			}
 		}
-		c.Flags[key] = flagdoc.Marshal(&f)
+		c.Flags[key] = flagdoc.Marshal(f)
 	}
 	for key := range used {
 		doc, ok := v.Segments[key]

@@ -284,3 +284,55 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A client-side flag's prerequisites travel with it, transitively and hashed like the rest, so
+// the browser decides it as the server does (core/SNAPSHOT.md, "Browser-safe snapshots").
+func TestClientSnapshotCarriesPrerequisites(t *testing.T) {
+	e := start(t)
+	if _, err := e.admin.CreateSegment(e.ctx, "test", &flagdoc.Segment{Key: "pilot", Included: []string{"pilot-user-9"}}); err != nil {
+		t.Fatal(err)
+	}
+	root := boolFlag("payments-on") // server-only, depended on through "provider"
+	root.Rules = []flagdoc.Rule{{ID: "pilot", Clauses: []flagdoc.Clause{{Op: "inSegment", Values: raws(`"pilot"`)}}, Variation: intp(1)}}
+	mid := boolFlag("provider") // server-only
+	mid.Fallthrough = &flagdoc.Serve{Variation: intp(1)}
+	mid.Prerequisites = []flagdoc.Prerequisite{{Flag: "payments-on", Variations: []int{1}}}
+	top := boolFlag("express-pay")
+	top.ClientSide = true
+	top.Fallthrough = &flagdoc.Serve{Variation: intp(1)}
+	top.Prerequisites = []flagdoc.Prerequisite{{Flag: "provider", Variations: []int{1}}}
+	other := boolFlag("unrelated-server-flag")
+	for _, f := range []*flagdoc.Flag{root, mid, top, other} {
+		if _, err := e.admin.CreateFlag(e.ctx, "test", f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := e.srv.URL + "/sdk/v1/snapshot"
+	_, _, full := get(t, url, bearer(e.keys.Server))
+	_, _, cli := get(t, url, bearer(e.keys.Client))
+	if bytes.Contains(cli, []byte("pilot-user-9")) || bytes.Contains(cli, []byte("unrelated-server-flag")) {
+		t.Fatalf("client snapshot holds a raw key or an unneeded flag: %s", cli)
+	}
+	evFull, err := core.Load(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evCli, err := core.Load(cli)
+	if err != nil || len(evCli.Snapshot().Problems) != 0 {
+		t.Fatalf("client snapshot: %v %v\n%s", err, evCli.Snapshot().Problems, cli)
+	}
+	for _, key := range []string{"pilot-user-9", "someone-else"} {
+		var res [2]core.Result
+		for i, ev := range []*core.Evaluator{evFull, evCli} {
+			ctx := ev.NewContext()
+			ctx.SetTargetingKey(key)
+			res[i] = ev.EvaluateKey("express-pay", ctx)
+		}
+		if res[0].Variation != res[1].Variation || res[0].Reason() != res[1].Reason() {
+			t.Fatalf("%s: full %+v, client %+v", key, res[0], res[1])
+		}
+		if want := key == "pilot-user-9"; (res[1].Variation == 1) != want {
+			t.Fatalf("%s: client result %+v", key, res[1])
+		}
+	}
+}
