@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,12 +55,27 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	shared.cacheDir = dir
+	if fuzzWorker() {
+		// The fuzzer restarts its workers now and then, and each compiled the Go-built module
+		// cold (seconds): its workers share one cache (wazero writes entries atomically).
+		shared.cacheDir = filepath.Join(os.TempDir(), "vexil-wazero-fuzz-cache")
+	}
 	code := m.Run()
 	if shared.rt != nil {
 		_ = shared.rt.Close(context.Background())
 	}
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// fuzzWorker reports whether this process is a worker of `go test -fuzz`.
+func fuzzWorker() bool {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			return true
+		}
+	}
+	return false
 }
 
 type engineModule struct {
