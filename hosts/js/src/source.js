@@ -35,6 +35,7 @@ export class DaemonSource {
     this.timer = null;
     this.conn = null; // {close()}
     this.watchdog = null;
+    this.lastGap = 0;
     this.onOnline = () => this.retryNow();
     globalThis.addEventListener?.('online', this.onOnline);
   }
@@ -78,7 +79,8 @@ export class DaemonSource {
     }
   }
 
-  fail(err) {
+  /** Reports err and tries again after the backoff delay; refetch: start with the snapshot. */
+  fail(err, refetch = false) {
     this.conn?.close();
     this.conn = null;
     clearTimeout(this.watchdog);
@@ -89,7 +91,7 @@ export class DaemonSource {
     const wait = this.delay * (0.75 + Math.random() * 0.5);
     this.delay = Math.min(this.delay * 2, this.maxDelay);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(false), wait);
+    this.timer = setTimeout(() => this.connect(refetch), wait);
     this.timer.unref?.();
   }
 
@@ -172,7 +174,15 @@ export class DaemonSource {
       return;
     }
     if (e instanceof GapError) {
-      // Refetch at once (no backoff): the daemon is up, we only missed something.
+      // Refetch at once: the daemon is up, we only missed something. Twice within a second
+      // means something is wrong on the other side: back off instead of looping.
+      const t = Date.now();
+      if (t - this.lastGap < 1000) {
+        this.lastGap = t;
+        this.fail(e, true);
+        return;
+      }
+      this.lastGap = t;
       this.sink.error(e);
       this.conn?.close();
       this.conn = null;
