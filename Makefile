@@ -63,14 +63,16 @@ fuzz:
 
 # The benchmark suite (bench/README.md): the scenario matrix of bench/scenarios on the native
 # core and both modules under wazero (one test binary, so ratios compare the same run), module
-# lifecycle, the peers (bench/peers, its own module), and the TinyGo module through the JS host
-# in Node and headless Chromium (bench/js); then bench/RESULTS.md and its charts
-# from that run's output (bench/out/). Every engine's answer is checked before it is timed: a
-# wrong one fails the run. BENCHTIME times each evaluation, LOADTIME each load and lifecycle
-# benchmark; BENCHCOUNT runs of each, reported as medians.
+# lifecycle, the peers (bench/peers, its own module), the TinyGo module through the JS host in
+# Node and headless Chromium (bench/js), and the daemon's propagation to SSE subscribers
+# (sync/sdkapi, real Redis); then bench/RESULTS.md and its charts from that run's output
+# (bench/out/). Every engine's answer is checked before it is timed: a wrong one fails the run.
+# BENCHTIME times each evaluation, LOADTIME each load and lifecycle benchmark, PROPTIME the
+# writes per propagation run; BENCHCOUNT runs of each, reported as medians.
 BENCHCOUNT ?= 5
 LOADTIME ?= 3x
-bench: js-deps
+PROPTIME ?= 10x
+bench: deps js-deps
 	./build.sh wasm >/dev/null
 	@mkdir -p bench/out && rm -f bench/out/*.txt
 	$(GO) run ./bench/cmd/scenarios -o bench/scenarios.json
@@ -81,9 +83,11 @@ bench: js-deps
 	set -o pipefail; cd bench/peers && $(GO) test -run '^$$' -timeout 60m \
 		-bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) | tee ../out/peers.txt
 	set -o pipefail; node bench/js/matrix.mjs --count $(BENCHCOUNT) | tee bench/out/js.txt
+	set -o pipefail; $(GO) test ./sync/sdkapi -run '^$$' -timeout 60m \
+		-bench '^BenchmarkPropagation$$' -benchtime $(PROPTIME) -count $(BENCHCOUNT) | tee bench/out/daemon.txt
 	$(GO) run ./bench/cmd/benchreport -o bench/RESULTS.md -tinygo "$$(./build.sh tinygo 2>/dev/null)" \
-		-command "make bench BENCHTIME=$(BENCHTIME) LOADTIME=$(LOADTIME) BENCHCOUNT=$(BENCHCOUNT)" \
-		-settings "$(BENCHCOUNT) runs of each benchmark (-count $(BENCHCOUNT)), -benchtime $(BENCHTIME) for Go evaluations, $(LOADTIME) for Go loads and lifecycle, JS loops of at least 200 ms" \
+		-command "make bench BENCHTIME=$(BENCHTIME) LOADTIME=$(LOADTIME) PROPTIME=$(PROPTIME) BENCHCOUNT=$(BENCHCOUNT)" \
+		-settings "$(BENCHCOUNT) runs of each benchmark (-count $(BENCHCOUNT)), -benchtime $(BENCHTIME) for Go evaluations, $(LOADTIME) for Go loads and lifecycle, $(PROPTIME) for propagation, JS loops of at least 200 ms" \
 		bench/out/*.txt
 
 # Builds, starts Redis (data in .cache/run, AOF on) and the daemon with demo data; Ctrl-C stops

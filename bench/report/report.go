@@ -5,6 +5,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
@@ -257,6 +258,7 @@ func Render(in *Input) (*Output, error) {
 	}
 
 	lifecycle(w, in)
+	daemon(w, in)
 
 	if len(in.Pending) > 0 {
 		w("## Not measured yet\n\n")
@@ -408,6 +410,41 @@ func lifecycle(w func(string, ...any), in *Input) {
 	}
 	if n == 0 {
 		w("| (no lifecycle benchmark in this run) | | | |\n")
+	}
+	w("\n")
+}
+
+// daemon reports sync/sdkapi's BenchmarkPropagation/subscribers=<N>: one op is an admin API
+// write and its delivery to all N SSE subscribers; p50/p99/max are over every (write,
+// subscriber) pair, in milliseconds.
+func daemon(w func(string, ...any), in *Input) {
+	var names []string
+	for name := range in.Set.Runs {
+		if strings.HasPrefix(name, "Propagation/subscribers=") {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, _ := strconv.Atoi(strings.TrimPrefix(names[i], "Propagation/subscribers="))
+		b, _ := strconv.Atoi(strings.TrimPrefix(names[j], "Propagation/subscribers="))
+		return a < b
+	})
+	w("## The daemon under load\n\nFrom an admin API write (HTTP, through Redis and the change-log follower) to its receipt by each of N SSE subscribers over real HTTP connections on this machine (`sync/sdkapi` BenchmarkPropagation). Latencies are over every (write, subscriber) pair of a run; medians of the runs, ranges min – max.\n\n")
+	w("| subscribers | p50 | p99 | max | write → all N received | runs |\n|---:|---:|---:|---:|---:|---:|\n")
+	ms := func(name, unit string) string {
+		st, ok := in.Set.Stat(name, unit)
+		if !ok {
+			return "–"
+		}
+		return fmt.Sprintf("%s (%s – %s)", FormatNs(st.Median*1e6), FormatNs(st.Min*1e6), FormatNs(st.Max*1e6))
+	}
+	for _, name := range names {
+		st, _ := in.Set.Stat(name, "ns/op")
+		w("| %s | %s | %s | %s | %s | %d |\n", strings.TrimPrefix(name, "Propagation/subscribers="),
+			ms(name, "p50-ms"), ms(name, "p99-ms"), ms(name, "max-ms"), FormatNs(st.Median), st.N)
 	}
 	w("\n")
 }
