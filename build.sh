@@ -515,10 +515,16 @@ func inGCState(a uintptr) bool {
 
 const wordSize = unsafe.Sizeof(uintptr(0))
 
+// staticGlobalsBelow bounds the values recorded: most link-time words are text, whose values
+// (0x20202020 and up for ASCII) lie far above any heap this program reaches, and leaving them
+// out keeps the table small enough (a few KB) not to grow the heap at start-up. Should the heap
+// ever reach past it, those words count as roots again, as they did upstream.
+const staticGlobalsBelow = 256 << 20
+
 func recordStaticGlobals() {
 	n := uintptr(0)
 	for a := globalsStart; a+wordSize <= globalsEnd; a += wordSize {
-		if *(*uintptr)(unsafe.Pointer(a)) >= heapStart {
+		if v := *(*uintptr)(unsafe.Pointer(a)); v >= heapStart && v < staticGlobalsBelow {
 			n++
 		}
 	}
@@ -530,7 +536,7 @@ func recordStaticGlobals() {
 	// beyond the count are left out, and scanned as before.
 	k := uintptr(0)
 	for a, i := globalsStart, uintptr(0); a+wordSize <= globalsEnd && k < 2*n; a, i = a+wordSize, i+1 {
-		if v := *(*uintptr)(unsafe.Pointer(a)); v >= heapStart {
+		if v := *(*uintptr)(unsafe.Pointer(a)); v >= heapStart && v < staticGlobalsBelow {
 			*(*uintptr)(unsafe.Add(table, k*wordSize)) = i
 			*(*uintptr)(unsafe.Add(table, (k+1)*wordSize)) = v
 			k += 2

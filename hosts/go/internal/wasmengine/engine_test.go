@@ -193,10 +193,12 @@ func TestTrapDiscards(t *testing.T) {
 
 	forEachModule(t, func(t *testing.T, m *Module) {
 		t.Run("memory-cap", func(t *testing.T) {
-			// Cap linear memory a little above what a small snapshot needs, then load a large
-			// one: the guest runs out of memory.
+			// Cap linear memory a little above what a small snapshot and the text of a large one
+			// need (else the host refuses the text), then load the large one: the guest runs out
+			// of memory parsing it.
+			large := genSnapshot(3000, 4)
 			probe := loaded(t, m, genSnapshot(10, 1))
-			pages := probe.mem.Size()/65536 + 16
+			pages := probe.mem.Size()/65536 + uint32(len(large))/65536 + 16
 			rt, err := NewRuntime(ctx, Config{CacheDir: shared.cacheDir, MemoryLimitPages: pages})
 			if err != nil {
 				t.Fatal(err)
@@ -208,7 +210,7 @@ func TestTrapDiscards(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := loaded(t, capped, genSnapshot(10, 1))
-			_, err = in.Load(genSnapshot(3000, 4)) // its text fits the cap (else the host refuses it), its parse does not
+			_, err = in.Load(large)
 			if err == nil {
 				t.Fatalf("loading 3,000 flags within %d pages succeeded", pages)
 			}
