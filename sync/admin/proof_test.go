@@ -113,7 +113,7 @@ func TestConcurrentWritersWithIfMatch(t *testing.T) {
 			c := client.New(h.srv.URL, token)
 			for {
 				mu.Lock()
-				if remaining == 0 || len(failures) > 0 {
+				if remaining <= 0 || len(failures) > 0 {
 					mu.Unlock()
 					return
 				}

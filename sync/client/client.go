@@ -27,9 +27,14 @@ type Client struct {
 	HTTP    *http.Client
 }
 
-// New returns a client with a 30-second timeout.
+// New returns a client with a 30-second timeout and its own connection pool. The pool keeps
+// up to 16 idle connections (the default transport keeps 2 per host, so concurrent callers
+// would open and close a connection per request and pile up TIME_WAIT sockets).
 func New(baseURL, token string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token,
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 }
 
 // Error is an error response of the daemon.
