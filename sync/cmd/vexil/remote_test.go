@@ -366,3 +366,32 @@ func TestCLIAgainstDaemon(t *testing.T) {
 }
 
 func jsonNumber(v uint64) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestServeConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--admin-token", "short"}, "shorter than 16 bytes"},
+		{[]string{"serve", "--admin-token", ""}, "no admin token"},
+		{[]string{"serve", "--admin-token", "0123456789abcdef0", "--redis", "http://x"}, `unknown scheme "http"`},
+		{[]string{"serve", "--admin-token", "0123456789abcdef0", "--redis", "redis-sentinel://h:1"}, "master_name"},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+	} {
+		t.Setenv("VEXIL_ADMIN_TOKEN", "")
+		code, _, errOut := vexil(t, c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errOut, c.want)
+		}
+	}
+	// A port in use is a failure to serve, not a usage error.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, _, errOut := vexil(t, "serve", "--admin-token", "0123456789abcdef0", "--listen", l.Addr().String())
+	if code != exitFailure || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("port in use: exit %d, %q", code, errOut)
+	}
+}
