@@ -101,12 +101,12 @@ func (a *api) listFlags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getFlag(w http.ResponseWriter, r *http.Request) {
-	st, err := a.Store.Read(r.Context(), r.PathValue("env"))
+	key := r.PathValue("key")
+	st, err := a.Store.ReadKey(r.Context(), r.PathValue("env"), key, store.Flags, store.Archived, store.Plans)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	key := r.PathValue("key")
 	if !st.Has(store.Flags, key) && !st.Has(store.Archived, key) {
 		a.fail(w, r, notFound("flag", key))
 		return

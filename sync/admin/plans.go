@@ -16,12 +16,12 @@ type planBody struct {
 }
 
 func (a *api) getPlan(w http.ResponseWriter, r *http.Request) {
-	st, err := a.Store.Read(r.Context(), r.PathValue("env"))
+	key := r.PathValue("key")
+	st, err := a.Store.ReadKey(r.Context(), r.PathValue("env"), key, store.Flags, store.Archived, store.Plans)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	key := r.PathValue("key")
 	if !st.Has(store.Plans, key) {
 		a.fail(w, r, notFound("plan of flag", key))
 		return

@@ -38,12 +38,12 @@ func (a *api) listSegments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getSegment(w http.ResponseWriter, r *http.Request) {
-	st, err := a.Store.Read(r.Context(), r.PathValue("env"))
+	key := r.PathValue("key")
+	st, err := a.Store.ReadKey(r.Context(), r.PathValue("env"), key, store.Segments)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	key := r.PathValue("key")
 	if !st.Has(store.Segments, key) {
 		a.fail(w, r, notFound("segment", key))
 		return

@@ -58,6 +58,45 @@ func (s *Store) Read(ctx context.Context, env string) (*State, error) {
 	return st, nil
 }
 
+// ReadKey returns a partial state: the version and the documents named key in the given
+// collections, read consistently (one MULTI/EXEC) without reading the rest of the environment.
+// For reads of one document; Keys and Docs of a partial state see only what was read, so
+// changes always go through Apply, which reads everything.
+func (s *Store) ReadKey(ctx context.Context, env, key string, colls ...string) (*State, error) {
+	if CheckEnvironmentKey(env) != nil {
+		return nil, fmt.Errorf("environment %q %w", env, ErrNotFound)
+	}
+	k := keysOf(env)
+	var exists *redis.IntCmd
+	var version *redis.StringCmd
+	docs := make([]*redis.StringCmd, len(colls))
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, k.meta)
+		version = p.Get(ctx, k.version)
+		for i, c := range colls {
+			docs[i] = p.HGet(ctx, k.coll[collIndex(c)], key)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	if exists.Val() == 0 {
+		return nil, fmt.Errorf("environment %q %w", env, ErrNotFound)
+	}
+	st := &State{Env: env}
+	st.Version, _ = strconv.ParseUint(version.Val(), 10, 64)
+	for i := range st.raw {
+		st.raw[i] = map[string][]byte{}
+	}
+	for i, c := range colls {
+		if doc, err := docs[i].Bytes(); err == nil {
+			st.raw[collIndex(c)][key] = doc
+		}
+	}
+	return st, nil
+}
+
 // Raw returns the current JSON of a document (edits included), or nil.
 func (st *State) Raw(coll, key string) []byte {
 	i := collIndex(coll)
