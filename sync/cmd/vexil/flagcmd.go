@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -168,25 +167,6 @@ func flagGet(args []string, stdout, stderr io.Writer) int {
 	return printFlag(r, fs)
 }
 
-// readFlagFile reads a flag document strictly, so a typo fails here with its path.
-func readFlagFile(name string) (*flagdoc.Flag, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var f flagdoc.Flag
-	if err := flagdoc.Decode(data, &f, ""); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &f, nil
-}
-
 func flagCreate(args []string, stdout, stderr io.Writer) int {
 	r := newRemote("flag create", "flag create (KEY [--description D] [--tags a,b] [--type T] | --file FILE)", true, stdout, stderr)
 	file := r.fs.String("file", "", "flag document `FILE` (snapshot format; - for stdin)")
@@ -199,8 +179,8 @@ func flagCreate(args []string, stdout, stderr io.Writer) int {
 	var f *flagdoc.Flag
 	switch {
 	case *file != "" && len(r.args) == 0:
-		var err error
-		if f, err = readFlagFile(*file); err != nil {
+		f = &flagdoc.Flag{}
+		if err := readDoc(*file, f); err != nil {
 			fmt.Fprintf(stderr, "vexil flag create: %v\n", err)
 			return exitInvalid
 		}
@@ -228,26 +208,21 @@ func flagCreate(args []string, stdout, stderr io.Writer) int {
 func flagUpdate(args []string, stdout, stderr io.Writer) int {
 	r := newRemote("flag update", "flag update --file FILE [--if-match VERSION]", true, stdout, stderr)
 	file := r.fs.String("file", "", "flag document `FILE` (- for stdin)")
-	match := r.fs.Int64("if-match", -1, "apply only if the environment is still at `VERSION`")
+	match := r.ifMatchFlag()
 	if !r.parse(args, 0, 0) {
 		return exitUsage
 	}
 	if *file == "" {
 		return r.usageError("--file is required")
 	}
-	f, err := readFlagFile(*file)
-	if err != nil {
+	var f flagdoc.Flag
+	if err := readDoc(*file, &f); err != nil {
 		fmt.Fprintf(stderr, "vexil flag update: %v\n", err)
 		return exitInvalid
 	}
-	var im *uint64
-	if *match >= 0 {
-		v := uint64(*match)
-		im = &v
-	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	fs, err := r.client().UpdateFlag(ctx, *r.env, f, im)
+	fs, err := r.client().UpdateFlag(ctx, *r.env, &f, match())
 	if err != nil {
 		return r.fail(err)
 	}

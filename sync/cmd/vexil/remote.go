@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vexil-flags/vexil/sync/client"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // Exit codes of the client verbs, so scripts can tell outcomes apart.
@@ -151,6 +152,38 @@ func (r *remote) output(v any, table func(w *tabwriter.Writer)) int {
 	table(tw)
 	_ = tw.Flush()
 	return exitOK
+}
+
+// ifMatchFlag adds --if-match VERSION; the function it returns gives the version, or nil
+// when the flag was not set.
+func (r *remote) ifMatchFlag() func() *uint64 {
+	match := r.fs.Int64("if-match", -1, "apply only if the environment is still at `VERSION`")
+	return func() *uint64 {
+		if *match < 0 {
+			return nil
+		}
+		v := uint64(*match)
+		return &v
+	}
+}
+
+// readDoc reads a flag or segment document from a file (- for stdin) strictly into v, so a
+// typo fails here, with its path, before anything is sent.
+func readDoc(name string, v any) error {
+	var data []byte
+	var err error
+	if name == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := flagdoc.Decode(data, v, ""); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // readJSONArg reads a JSON argument given inline, as @FILE, or - for stdin.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -69,24 +68,6 @@ func segmentGet(args []string, stdout, stderr io.Writer) int {
 	return printSegment(r, ss)
 }
 
-func readSegmentFile(name string) (*flagdoc.Segment, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var s flagdoc.Segment
-	if err := flagdoc.Decode(data, &s, ""); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &s, nil
-}
-
 func segmentCreate(args []string, stdout, stderr io.Writer) int {
 	r := newRemote("segment create", "segment create (KEY [--description D] | --file FILE)", true, stdout, stderr)
 	file := r.fs.String("file", "", "segment document `FILE` (- for stdin)")
@@ -97,8 +78,8 @@ func segmentCreate(args []string, stdout, stderr io.Writer) int {
 	var s *flagdoc.Segment
 	switch {
 	case *file != "" && len(r.args) == 0:
-		var err error
-		if s, err = readSegmentFile(*file); err != nil {
+		s = &flagdoc.Segment{}
+		if err := readDoc(*file, s); err != nil {
 			fmt.Fprintf(stderr, "vexil segment create: %v\n", err)
 			return exitInvalid
 		}
@@ -119,26 +100,21 @@ func segmentCreate(args []string, stdout, stderr io.Writer) int {
 func segmentUpdate(args []string, stdout, stderr io.Writer) int {
 	r := newRemote("segment update", "segment update --file FILE [--if-match VERSION]", true, stdout, stderr)
 	file := r.fs.String("file", "", "segment document `FILE` (- for stdin)")
-	match := r.fs.Int64("if-match", -1, "apply only if the environment is still at `VERSION`")
+	match := r.ifMatchFlag()
 	if !r.parse(args, 0, 0) {
 		return exitUsage
 	}
 	if *file == "" {
 		return r.usageError("--file is required")
 	}
-	s, err := readSegmentFile(*file)
-	if err != nil {
+	var s flagdoc.Segment
+	if err := readDoc(*file, &s); err != nil {
 		fmt.Fprintf(stderr, "vexil segment update: %v\n", err)
 		return exitInvalid
 	}
-	var im *uint64
-	if *match >= 0 {
-		v := uint64(*match)
-		im = &v
-	}
 	ctx, cancel := r.ctx()
 	defer cancel()
-	ss, err := r.client().UpdateSegment(ctx, *r.env, s, im)
+	ss, err := r.client().UpdateSegment(ctx, *r.env, &s, match())
 	if err != nil {
 		return r.fail(err)
 	}
