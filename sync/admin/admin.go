@@ -188,6 +188,24 @@ func (a *api) decode(w http.ResponseWriter, r *http.Request, v any) error {
 
 var errNoBody = errors.New("no body")
 
+// decodeDoc reads a flag or segment document whose key field is *key. On create (pathKey
+// empty) the key is required; on replace an absent key is the path's, and another is refused:
+// renaming is create and delete.
+func (a *api) decodeDoc(w http.ResponseWriter, r *http.Request, v any, key *string, pathKey string) error {
+	if err := a.decode(w, r, v); err != nil {
+		return err
+	}
+	switch {
+	case pathKey == "" && *key == "":
+		return flagdoc.Errorf("key", "required")
+	case pathKey != "" && *key == "":
+		*key = pathKey
+	case pathKey != "" && *key != pathKey:
+		return flagdoc.Errorf("key", "%s does not match the path's %s (rename by create and delete)", quote(*key), quote(pathKey))
+	}
+	return nil
+}
+
 // decodeOptional is decode for endpoints whose body may be left out (verbs without fields):
 // an empty or blank body is errNoBody, and v stays as it is.
 func (a *api) decodeOptional(w http.ResponseWriter, r *http.Request, v any) (bool, error) {

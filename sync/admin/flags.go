@@ -133,12 +133,8 @@ func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func (a *api) createFlag(w http.ResponseWriter, r *http.Request) {
 	var f flagdoc.Flag
-	if err := a.decode(w, r, &f); err != nil {
+	if err := a.decodeDoc(w, r, &f, &f.Key, ""); err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if f.Key == "" {
-		a.fail(w, r, flagdoc.Errorf("key", "required"))
 		return
 	}
 	a.apply(w, r, "flag.create", flagSubject(f.Key), func(st *store.State) error {
@@ -159,15 +155,8 @@ func (a *api) createFlag(w http.ResponseWriter, r *http.Request) {
 func (a *api) putFlag(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	var f flagdoc.Flag
-	if err := a.decode(w, r, &f); err != nil {
+	if err := a.decodeDoc(w, r, &f, &f.Key, key); err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if f.Key == "" {
-		f.Key = key
-	}
-	if f.Key != key {
-		a.fail(w, r, flagdoc.Errorf("key", "%s does not match the path's %s (rename by create and delete)", quote(f.Key), quote(key)))
 		return
 	}
 	a.apply(w, r, "flag.update", flagSubject(key), func(st *store.State) error {

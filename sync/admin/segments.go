@@ -56,12 +56,8 @@ func (a *api) getSegment(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) createSegment(w http.ResponseWriter, r *http.Request) {
 	var s flagdoc.Segment
-	if err := a.decode(w, r, &s); err != nil {
+	if err := a.decodeDoc(w, r, &s, &s.Key, ""); err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if s.Key == "" {
-		a.fail(w, r, flagdoc.Errorf("key", "required"))
 		return
 	}
 	a.apply(w, r, "segment.create", segmentSubject(s.Key), func(st *store.State) error {
@@ -76,15 +72,8 @@ func (a *api) createSegment(w http.ResponseWriter, r *http.Request) {
 func (a *api) putSegment(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	var s flagdoc.Segment
-	if err := a.decode(w, r, &s); err != nil {
+	if err := a.decodeDoc(w, r, &s, &s.Key, key); err != nil {
 		a.fail(w, r, err)
-		return
-	}
-	if s.Key == "" {
-		s.Key = key
-	}
-	if s.Key != key {
-		a.fail(w, r, flagdoc.Errorf("key", "%s does not match the path's %s", quote(s.Key), quote(key)))
 		return
 	}
 	a.apply(w, r, "segment.update", segmentSubject(key), func(st *store.State) error {
