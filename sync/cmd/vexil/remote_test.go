@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -393,5 +394,51 @@ func TestServeConfigErrors(t *testing.T) {
 	code, _, errOut := vexil(t, "serve", "--admin-token", "0123456789abcdef0", "--listen", l.Addr().String())
 	if code != exitFailure || !strings.Contains(errOut, "address already in use") {
 		t.Errorf("port in use: exit %d, %q", code, errOut)
+	}
+}
+
+// SIGTERM lets a request in flight finish: its body arrives after the signal, and it is still
+// answered (and applied) before serve exits.
+func TestServeDrainsRequestsInFlight(t *testing.T) {
+	stop := serveForTest(t)
+	ok(t, "env", "create", "production")
+	body, bodyW := io.Pipe()
+	req, _ := http.NewRequest("POST", os.Getenv("VEXIL_URL")+"/api/v1/environments/production/flags", body)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	type result struct {
+		status int
+		err    error
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- result{0, err}
+			return
+		}
+		resp.Body.Close()
+		answered <- result{resp.StatusCode, nil}
+	}()
+	if _, err := bodyW.Write([]byte(`{"key":"late","variations":[true],`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server has the headers and half the body
+	stopped := make(chan int, 1)
+	go func() { code, _ := stop(); stopped <- code }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case code := <-stopped:
+		t.Fatalf("serve exited (%d) with a request in flight", code)
+	default:
+	}
+	if _, err := bodyW.Write([]byte(`"fallthrough":{"variation":0}}`)); err != nil {
+		t.Fatal(err)
+	}
+	bodyW.Close()
+	if res := <-answered; res.err != nil || res.status != http.StatusCreated {
+		t.Fatalf("request in flight: %d %v", res.status, res.err)
+	}
+	if code := <-stopped; code != 0 {
+		t.Fatalf("serve exit %d", code)
 	}
 }
