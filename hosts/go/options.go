@@ -41,7 +41,10 @@ type config struct {
 	cacheDir     string
 	poolSize     int
 	wazeroCache  string
-	errs         []error
+	// daemonBackoff is WithDaemonBackoff's min and max, applied to the daemon source in
+	// newConfig so that the options may come in any order.
+	daemonBackoff [2]time.Duration
+	errs          []error
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -53,13 +56,16 @@ func newConfig(opts []Option) (*config, error) {
 		if f, ok := s.(*source.File); ok && cfg.pollInterval > 0 {
 			f.Interval = cfg.pollInterval
 		}
+		if d, ok := s.(*source.Daemon); ok && cfg.daemonBackoff[0] > 0 {
+			d.MinBackoff, d.MaxBackoff = cfg.daemonBackoff[0], cfg.daemonBackoff[1]
+		}
 	}
 	switch len(cfg.sources) {
 	case 0:
-		cfg.errs = append(cfg.errs, errors.New("no source: give WithSnapshotFile or WithSnapshot"))
+		cfg.errs = append(cfg.errs, errors.New("no source: give WithDaemon, WithSnapshotFile or WithSnapshot"))
 	case 1:
 	default:
-		cfg.errs = append(cfg.errs, errors.New("more than one source: give one of WithSnapshotFile, WithSnapshot"))
+		cfg.errs = append(cfg.errs, errors.New("more than one source: give one of WithDaemon, WithSnapshotFile, WithSnapshot"))
 	}
 	if len(cfg.errs) > 0 {
 		return nil, &ConfigError{Errs: cfg.errs}
