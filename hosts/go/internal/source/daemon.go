@@ -233,6 +233,14 @@ func (r *daemonRun) fetch(ctx context.Context) error {
 		if len(body) > MaxSnapshotBytes {
 			return fmt.Errorf("GET /sdk/v1/snapshot: snapshot larger than %d bytes", MaxSnapshotBytes)
 		}
+		if r.doc != nil {
+			var v struct{ Version int64 }
+			if json.Unmarshal(body, &v) == nil && v.Version < r.doc.version {
+				// A daemon behind the one the source came from: keep the newer document; the
+				// stream resumed from it says nothing until this daemon has caught up.
+				return nil
+			}
+		}
 		return r.replace(body, "GET /sdk/v1/snapshot")
 	default:
 		return httpError(resp, "/sdk/v1/snapshot")
