@@ -27,7 +27,7 @@ const adminToken = "test-admin-token-0123456789"
 
 // startRedis runs a real redis-server on a free port in a temporary directory until the test
 // ends (sync/internal/redistest does the same for the sync packages; it is internal to them).
-func startRedis(t *testing.T) string {
+func startRedis(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (run `make deps`): %v", err)
@@ -66,7 +66,7 @@ func startRedis(t *testing.T) string {
 	return ""
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ type testDaemon struct {
 
 // startDaemon starts a daemon on redisURL listening on addr (which may have been used by a
 // daemon stopped before: a restarted daemon comes back at the same address).
-func startDaemon(t *testing.T, redisURL, addr string) *testDaemon {
+func startDaemon(t testing.TB, redisURL, addr string) *testDaemon {
 	t.Helper()
 	d, err := daemon.New(daemon.Config{RedisURL: redisURL, Listen: addr, AdminTokens: "ci=" + adminToken})
 	if err != nil {
@@ -314,5 +314,48 @@ func TestWithDaemonOptions(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want a ConfigError containing %q", err, tc.want)
 		}
+	}
+}
+
+// BenchmarkDaemonPropagation is one change through the admin API until the client serves it:
+// the admin write to Redis, the daemon's follow and patch, the stream, the patch applied and
+// the snapshot loaded and swapped in (one small snapshot).
+func BenchmarkDaemonPropagation(b *testing.B) {
+	for _, engine := range []Engine{EngineWasm, EngineNative} {
+		b.Run(engine.String(), func(b *testing.B) {
+			ctx := context.Background()
+			redisURL := startRedis(b)
+			addr := freeAddr(b)
+			startDaemon(b, redisURL, addr)
+			admin := client.New("http://"+addr, adminToken)
+			_, keys, err := admin.CreateEnvironment(ctx, "test", "tests")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := admin.CreateFlag(ctx, "test", onFlag("checkout")); err != nil {
+				b.Fatal(err)
+			}
+			c, err := New(ctx, WithEngine(engine), WithPoolSize(1), WithDaemon("http://"+addr, keys.Server))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			versions := make(chan int64, 16)
+			c.OnChange(func(ch Change) { versions <- ch.NewVersion })
+			b.ResetTimer()
+			for b.Loop() {
+				st, err := admin.FlagVerb(ctx, "test", "checkout", "toggle", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for v := int64(-1); v < int64(st.Version); {
+					select {
+					case v = <-versions:
+					case <-time.After(5 * time.Second):
+						b.Fatalf("version %d not served within 5s", st.Version)
+					}
+				}
+			}
+		})
 	}
 }

@@ -1,5 +1,5 @@
 // Package source delivers snapshots to the client: from a file that is watched for changes,
-// from bytes given once, and (later) from the sync daemon.
+// from bytes given once, and from the sync daemon (Daemon).
 //
 // A Source runs in its own goroutine and talks to the client through a Sink: every complete
 // snapshot it obtains goes to Sink.Snapshot, which reports whether the client could use it;
@@ -8,7 +8,7 @@
 // an update whatever the transport. A source never decides the client's status: the client
 // derives READY, STALE and ERROR from what the sink receives.
 //
-// The sync daemon's source fits this shape: it asks for the snapshot conditional on
+// The sync daemon's source (Daemon) fits this shape: it asks for the snapshot conditional on
 // Current's version (ETag), Confirms on 304, delivers a 200's body; then follows the event
 // stream from that version, applies patches to the document it holds, delivers each result
 // whole, refetches on a version gap, and reports each lost connection as a Failure while it
