@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -232,9 +233,18 @@ func testDaemonSource(t *testing.T, engine Engine) {
 	if got, want := c.gen.Load().data, daemonSnapshot(t, url, keys.Server); string(got) != string(want) {
 		t.Errorf("after the daemon came back the client serves\n%s\nthe daemon's snapshot is\n%s", got, want)
 	}
+	sourceRunning := func() bool {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		return strings.Contains(stacks, "internal/source.(*Daemon)") || strings.Contains(stacks, "internal/source.(*daemonRun)")
+	}
+	if !sourceRunning() {
+		t.Fatal("no daemon source goroutine found while the client runs: the leak check below would prove nothing")
+	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the daemon source's goroutines to end", func() bool { return !sourceRunning() })
 
 	// Offline cache, daemon down at start: STALE from the cache.
 	b.stop()

@@ -40,6 +40,9 @@ func (s *script) log(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	line := r.URL.Path + " auth=" + r.Header.Get("Authorization")
+	if r.URL.Path == "/sdk/v1/snapshot" && !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		line += " (no gzip)"
+	}
 	if v := r.Header.Get("If-None-Match"); v != "" {
 		line += " if-none-match=" + v
 	}
