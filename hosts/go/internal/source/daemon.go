@@ -92,23 +92,16 @@ func (d *Daemon) Run(ctx context.Context, sink Sink) {
 		// Idle keep-alive connections hold goroutines of their own: let none outlive Run.
 		defer tr.CloseIdleConnections()
 	}
-	minB, maxB := orDefault(d.MinBackoff, DefaultMinBackoff), orDefault(d.MaxBackoff, DefaultMaxBackoff)
-	maxB = max(maxB, minB)
-	backoff := minB
+	b := newBackoff(d.MinBackoff, d.MaxBackoff)
 	for {
 		opened, err := r.connect(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := b.next(opened)
 		var retry *errRetry
 		if errors.As(err, &retry) {
 			wait = retry.wait + rand.N(retry.wait/2+1)
-		}
-		if opened {
-			backoff = minB
-		} else {
-			backoff = min(2*backoff, maxB)
 		}
 		sink.Failure(fmt.Errorf("%s: %w", d, err))
 		t := time.NewTimer(wait)
@@ -119,6 +112,28 @@ func (d *Daemon) Run(ctx context.Context, sink Sink) {
 		case <-t.C:
 		}
 	}
+}
+
+// backoff is the jittered exponential wait between connections.
+type backoff struct{ min, max, cur time.Duration }
+
+func newBackoff(minB, maxB time.Duration) *backoff {
+	minB = orDefault(minB, DefaultMinBackoff)
+	maxB = max(orDefault(maxB, DefaultMaxBackoff), minB)
+	return &backoff{min: minB, max: maxB, cur: minB}
+}
+
+// next is the wait after a connection ended: between half and all of the current step, which
+// starts over when the stream had been open and doubles (up to max) after every failure.
+func (b *backoff) next(opened bool) time.Duration {
+	if opened {
+		b.cur = b.min
+	}
+	wait := b.cur/2 + rand.N(b.cur/2+1)
+	if !opened {
+		b.cur = min(2*b.cur, b.max)
+	}
+	return wait
 }
 
 func orDefault(d, def time.Duration) time.Duration {

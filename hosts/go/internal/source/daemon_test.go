@@ -432,3 +432,32 @@ func TestDocumentRendersTheDaemonsBytes(t *testing.T) {
 		t.Errorf("HTTPError: %v", he)
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	b := newBackoff(0, 0) // the defaults: 1 s doubling to 30 s
+	steps := []time.Duration{1, 2, 4, 8, 16, 30, 30}
+	for i, step := range steps {
+		step *= time.Second
+		if w := b.next(false); w < step/2 || w > step {
+			t.Errorf("failure %d: wait %v, want within [%v, %v]", i+1, w, step/2, step)
+		}
+	}
+	// A stream that was open starts the steps over.
+	if w := b.next(true); w < 500*time.Millisecond || w > time.Second {
+		t.Errorf("after an open stream: wait %v, want within [0.5s, 1s]", w)
+	}
+	if w := b.next(false); w > time.Second {
+		t.Errorf("first failure after an open stream: wait %v, want at most 1s", w)
+	}
+	// Jitter: many clients do not all wait the same.
+	seen := map[time.Duration]bool{}
+	for range 20 {
+		seen[newBackoff(time.Second, time.Second).next(false)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("20 waits took only %d distinct values", len(seen))
+	}
+	if b := newBackoff(time.Second, time.Millisecond); b.max != time.Second {
+		t.Errorf("max below min: %v, want it raised to min", b.max)
+	}
+}
