@@ -461,3 +461,44 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("max below min: %v, want it raised to min", b.max)
 	}
 }
+
+func TestDaemonBadAnswers(t *testing.T) {
+	var mu sync.Mutex
+	answer := 503
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		a := answer
+		mu.Unlock()
+		if r.URL.Path == "/sdk/v1/snapshot" && a == 503 {
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"code":"not_loaded","message":"environment not loaded yet"}`)
+			return
+		}
+		if r.URL.Path == "/sdk/v1/snapshot" {
+			_, _ = w.Write(snap(1, "a"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html>a proxy page</html>")
+	}))
+	defer srv.Close()
+	k := newDaemonSink()
+	d := &Daemon{URL: srv.URL, Key: "vx_server_k", MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { d.Run(ctx, k); close(done) }()
+	n := 0
+	if ev := k.next(t, &n, "failure"); !strings.Contains(ev, "GET /sdk/v1/snapshot: HTTP 503 Service Unavailable: not_loaded: environment not loaded yet") {
+		t.Fatalf("503: %s", ev)
+	}
+	mu.Lock()
+	answer = 200
+	mu.Unlock()
+	k.next(t, &n, "snapshot", "failure")
+	if ev := k.next(t, &n, "failure"); !strings.Contains(ev, `GET /sdk/v1/stream: Content-Type "text/html", want text/event-stream`) {
+		t.Fatalf("wrong content type: %s", ev)
+	}
+	cancel()
+	<-done
+}
