@@ -39,8 +39,8 @@ const (
 // Every failed fetch, refused key (401), lost connection, reconnect request and 45 s of
 // silence is reported as a Failure; it then reconnects after a jittered exponential backoff
 // (MinBackoff doubling to MaxBackoff; half of each delay is random), or after the retryMs a
-// reconnect event asks for plus up to half of it again. The backoff starts over once a stream
-// is open.
+// reconnect event asks for (capped at MaxBackoff) plus up to half of it again. The backoff
+// starts over once a stream is open.
 type Daemon struct {
 	URL string // the daemon's base address, e.g. "http://vexil:8080"
 	Key string // a server key (vx_server_…), sent as a bearer token
@@ -328,8 +328,10 @@ func (r *daemonRun) handle(ctx context.Context, ev sseEvent) error {
 		}
 		_ = json.Unmarshal(ev.data, &rc) // a malformed hint is still a reconnect
 		wait := time.Duration(rc.RetryMs) * time.Millisecond
-		if wait <= 0 || wait > orDefault(r.d.MaxBackoff, DefaultMaxBackoff) {
-			wait = orDefault(r.d.MinBackoff, DefaultMinBackoff)
+		if b := newBackoff(r.d.MinBackoff, r.d.MaxBackoff); wait <= 0 {
+			wait = b.min
+		} else if wait > b.max {
+			wait = b.max // a hint beyond the longest backoff is capped by it
 		}
 		if rc.Reason == "" {
 			rc.Reason = "no reason given"
