@@ -28,7 +28,7 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 		case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
 			switch a.kind {
 			case attrString:
-				m = c.Set.Has(a.s, a.head)
+				m = a.find(&c.Set) >= 0
 			case attrAbsent:
 				goto missing
 			case attrNumber:
@@ -47,7 +47,7 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 				}
 			case attrList:
 				for _, s := range a.list {
-					if c.Set.Has(s, model.Head(s)) {
+					if c.Set.IndexOf(s) >= 0 {
 						m = true
 						break
 					}

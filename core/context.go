@@ -28,8 +28,22 @@ type attr struct {
 	list []string
 	// semver caches s as a version, parsed on first use by a semver clause.
 	semver model.Semver
-	// hashed says Context.hashedKey holds this targeting key hashed (snapshots with hashedKeys).
-	hashed bool
+	// keyHashed says Context.hashedKey holds this targeting key hashed (snapshots with
+	// hashedKeys); strHashed says strHash holds model.StrHash(s), for long string lists.
+	keyHashed, strHashed bool
+	strHash              uint64
+}
+
+// find looks a string attribute up in l, hashing it only for a long list, and then once per
+// value however many lists it is looked up in.
+func (a *attr) find(l *model.StringList) int {
+	if !l.Hashed() {
+		return l.Index(a.s, a.head, 0)
+	}
+	if !a.strHashed {
+		a.strHash, a.strHashed = model.StrHash(a.s), true
+	}
+	return l.Index(a.s, a.head, a.strHash)
 }
 
 type verState uint8
@@ -56,25 +70,27 @@ type Context struct {
 	// Random is a uniformly random 32-bit number for percentage-of-time gates; the host draws it.
 	Random uint32
 
-	// For snapshots with hashed keys: the targeting key hashed, and the input buffer of the hash.
-	hashedKey [model.HashedKeyLen]byte
-	hashInput []byte
+	// For snapshots with hashed keys: the targeting key hashed (as an attribute, so that its
+	// lookups cache like any other), its text, and the input buffer of the hash.
+	hashedAttr attr
+	hashedKey  [model.HashedKeyLen]byte
+	hashInput  []byte
 }
 
 // targetKey returns the targeting key as the snapshot's targets and segments list keys — as it
-// is, or hashed (model.HashKey) on first use after it was set — with its model.Head. The caller
-// checks that the key is a string.
-func (c *Context) targetKey() (string, uint64) {
+// is, or hashed (model.HashKey) on first use after it was set. The caller checks that the key
+// is a string.
+func (c *Context) targetKey() *attr {
 	a := &c.attrs[0]
 	if !c.snap.HashedKeys {
-		return a.s, a.head
+		return a
 	}
-	if !a.hashed {
+	if !a.keyHashed {
 		c.hashInput = model.PutHashKey(&c.hashedKey, c.hashInput, c.snap.KeySalt, a.s)
-		a.hashed = true
+		c.hashedAttr = stringAttr(unsafe.String(&c.hashedKey[0], len(c.hashedKey)))
+		a.keyHashed = true
 	}
-	k := unsafe.String(&c.hashedKey[0], len(c.hashedKey))
-	return k, model.Head(k)
+	return &c.hashedAttr
 }
 
 // NewContext returns an empty context for the evaluator's snapshot.

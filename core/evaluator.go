@@ -178,5 +178,8 @@ func targetFor(f *model.Flag, ctx *Context) int {
 	if len(f.Targets) == 0 || ctx.attrs[0].kind != attrString {
 		return -1
 	}
-	return f.TargetVariation(ctx.targetKey())
+	if i := ctx.targetKey().find(f.TargetKeys()); i >= 0 {
+		return f.TargetVariation(i)
+	}
+	return -1
 }

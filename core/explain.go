@@ -207,12 +207,12 @@ func (x *explainer) segment(si int, ctx *Context) bool {
 	s := &x.e.snap.Segments[si]
 	path := "segments[" + string(AppendJSONString(nil, s.Key)) + "]"
 	if key := &ctx.attrs[0]; key.kind == attrString {
-		k, head := ctx.targetKey()
-		if s.Included.Has(k, head) {
+		k := ctx.targetKey()
+		if k.find(&s.Included) >= 0 {
 			x.add(StepSegment, path, s.Key, true, "targetingKey "+attrJSON(key)+" is included")
 			return true
 		}
-		if s.Excluded.Has(k, head) {
+		if k.find(&s.Excluded) >= 0 {
 			x.add(StepSegment, path, s.Key, false, "targetingKey "+attrJSON(key)+" is excluded")
 			return false
 		}

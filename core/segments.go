@@ -6,11 +6,11 @@ import "github.com/vexil-flags/vexil/core/model"
 // matching segment rule puts the context in.
 func (e *Evaluator) inSegment(s *model.Segment, ctx *Context) bool {
 	if ctx.attrs[0].kind == attrString {
-		key, head := ctx.targetKey()
-		if s.Included.Has(key, head) {
+		key := ctx.targetKey()
+		if key.find(&s.Included) >= 0 {
 			return true
 		}
-		if s.Excluded.Has(key, head) {
+		if key.find(&s.Excluded) >= 0 {
 			return false
 		}
 	}

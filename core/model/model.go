@@ -149,13 +149,13 @@ type Flag struct {
 	targetVars []int32
 }
 
-// TargetVariation returns the variation a targeting key, whose Head is head, is pinned to, or -1.
-func (f *Flag) TargetVariation(key string, head uint64) int {
-	if i := f.targetKeys.Index(key, head); i >= 0 {
-		return int(f.targetVars[i])
-	}
-	return -1
-}
+// TargetKeys lists the flag's targeted keys for lookup; TargetVariation(i) is the variation
+// the key at position i is pinned to.
+func (f *Flag) TargetKeys() *StringList { return &f.targetKeys }
+
+// TargetVariation returns the variation the target key at position i (of TargetKeys) is
+// pinned to.
+func (f *Flag) TargetVariation(i int) int { return int(f.targetVars[i]) }
 
 // Variation is one possible value of a flag.
 type Variation struct {

@@ -16,29 +16,67 @@ func Head(s string) uint64 {
 	return h
 }
 
+// StrHash is the hash long StringLists index by: eight bytes at a time, multiply and
+// xor-shift. It is the engine's own rather than a Go map's because every host runs the same
+// code: TinyGo's map hashes a byte at a time and adds allocation-prone bookkeeping, and this
+// is the lookup behind individual targets and segment membership.
+func StrHash(s string) uint64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xff51afd7ed558ccd
+	h := uint64(len(s)) * m1
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		h = (h ^ load64(s, i)) * m2
+		h ^= h >> 32
+	}
+	if i < len(s) {
+		var w uint64
+		for j := i; j < len(s); j++ {
+			w |= uint64(s[j]) << (8 * (j - i))
+		}
+		h = (h ^ w) * m2
+		h ^= h >> 32
+	}
+	h *= m1
+	return h ^ h>>29
+}
+
 // StringList is a list of strings prepared for lookup — a clause's values, a flag's target
-// keys, a segment's included or excluded keys: short lists are scanned by head, long ones
-// (setThreshold and more) go through a hash map.
+// keys, a segment's included or excluded keys: short lists are scanned by head (see Head),
+// long ones (setThreshold and more) are indexed by an open-addressing table of StrHash.
 type StringList struct {
 	heads []uint64
 	strs  []string
-	index map[string]int32
+	// slots is the table of a long list: position + 1 of the string whose StrHash lands there,
+	// or 0 when empty; its length is a power of two at least twice the list's, and mask is
+	// that length - 1. Nil for short lists.
+	slots []int32
+	mask  uint64
 }
 
 // NewStringList prepares strs (kept, not copied) for lookup. A string listed twice is found at
 // its first position.
 func NewStringList(strs []string) StringList {
-	l := StringList{strs: strs}
-	if len(strs) >= setThreshold {
-		l.index = make(map[string]int32, len(strs))
-		for i := len(strs) - 1; i >= 0; i-- {
-			l.index[strs[i]] = int32(i)
-		}
-		return l
-	}
-	l.heads = make([]uint64, len(strs))
+	l := StringList{strs: strs, heads: make([]uint64, len(strs))}
 	for i, s := range strs {
 		l.heads[i] = Head(s)
+	}
+	if len(strs) < setThreshold {
+		return l
+	}
+	n := 1
+	for n < 2*len(strs) {
+		n <<= 1
+	}
+	l.slots, l.mask = make([]int32, n), uint64(n-1)
+	for i, s := range strs {
+		if l.Index(s, l.heads[i], StrHash(s)) >= 0 {
+			continue // a duplicate: the first stays
+		}
+		j := StrHash(s) & l.mask
+		for l.slots[j] != 0 {
+			j = (j + 1) & l.mask
+		}
+		l.slots[j] = int32(i + 1)
 	}
 	return l
 }
@@ -46,21 +84,37 @@ func NewStringList(strs []string) StringList {
 // Len returns the number of strings in the list.
 func (l *StringList) Len() int { return len(l.strs) }
 
-// Index returns the first position of s, whose Head is head, or -1.
-func (l *StringList) Index(s string, head uint64) int {
-	if l.index != nil {
-		if i, ok := l.index[s]; ok {
-			return int(i)
+// Hashed reports whether the list is long enough to be looked up by StrHash; Index then needs
+// the string's hash, which callers that look the same string up often compute once.
+func (l *StringList) Hashed() bool { return l.slots != nil }
+
+// Index returns the first position of s, or -1. head is Head(s); hash is StrHash(s), and is
+// read only when the list is Hashed.
+func (l *StringList) Index(s string, head, hash uint64) int {
+	if l.slots == nil {
+		for i, h := range l.heads {
+			if h == head && (len(s) <= 7 || l.strs[i] == s) {
+				return i
+			}
 		}
 		return -1
 	}
-	for i, h := range l.heads {
-		if h == head && (len(s) <= 7 || l.strs[i] == s) {
-			return i
+	for j := hash & l.mask; ; j = (j + 1) & l.mask {
+		k := int(l.slots[j]) - 1
+		if k < 0 {
+			return -1
+		}
+		if l.heads[k] == head && (len(s) <= 7 || l.strs[k] == s) {
+			return k
 		}
 	}
-	return -1
 }
 
-// Has reports whether s, whose Head is head, is in the list.
-func (l *StringList) Has(s string, head uint64) bool { return l.Index(s, head) >= 0 }
+// IndexOf is Index for a string whose head and hash the caller does not keep.
+func (l *StringList) IndexOf(s string) int {
+	var hash uint64
+	if l.slots != nil {
+		hash = StrHash(s)
+	}
+	return l.Index(s, Head(s), hash)
+}

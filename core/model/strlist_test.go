@@ -21,8 +21,8 @@ func TestStringList(t *testing.T) {
 				list = append(list, fmt.Sprintf("filler-%d", i))
 			}
 			l := NewStringList(list)
-			if (l.index != nil) != (len(list) >= setThreshold) {
-				t.Fatalf("%d values: hashed = %v", len(list), l.index != nil)
+			if l.Hashed() != (len(list) >= setThreshold) {
+				t.Fatalf("%d values: hashed = %v", len(list), l.Hashed())
 			}
 			for _, p := range probes {
 				want := -1
@@ -31,10 +31,31 @@ func TestStringList(t *testing.T) {
 						want = i
 					}
 				}
-				if got := l.Index(p, Head(p)); got != want || l.Has(p, Head(p)) != (want >= 0) {
+				if got := l.IndexOf(p); got != want || l.Index(p, Head(p), StrHash(p)) != want {
 					t.Errorf("%d values: Index(%q) = %d, want %d", len(list), p, got, want)
 				}
 			}
+		}
+	}
+}
+
+// A long list is a full open-addressing table: every member is found at its position, and
+// strings that are not members are not, however the hashes collide.
+func TestStringListLong(t *testing.T) {
+	var keys []string
+	for i := 0; i < 10000; i++ {
+		keys = append(keys, fmt.Sprintf("user-%d@example.com", i))
+	}
+	keys = append(keys, keys[17]) // a duplicate is found at its first position
+	l := NewStringList(keys)
+	for i, k := range keys[:10000] {
+		if got := l.IndexOf(k); got != i {
+			t.Fatalf("IndexOf(%q) = %d, want %d", k, got, i)
+		}
+	}
+	for i := 10000; i < 20000; i++ {
+		if k := fmt.Sprintf("user-%d@example.com", i); l.IndexOf(k) != -1 {
+			t.Fatalf("IndexOf(%q) found a non-member", k)
 		}
 	}
 }
