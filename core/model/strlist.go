@@ -49,25 +49,29 @@ type StringList struct {
 	// slots is the table of a long list: position + 1 of the string whose StrHash lands there,
 	// or 0 when empty; its length is a power of two at least twice the list's, and mask is
 	// that length - 1. Nil for short lists.
-	slots []int32
+	slots []uint64
 	mask  uint64
 }
 
 // NewStringList prepares strs (kept, not copied) for lookup. A string listed twice is found at
 // its first position.
 func NewStringList(strs []string) StringList {
-	l := StringList{strs: strs, heads: make([]uint64, len(strs))}
+	n := 0 // table length: a power of two at least twice the list's, for long lists
+	if len(strs) >= setThreshold {
+		for n = 1; n < 2*len(strs); n <<= 1 {
+		}
+	}
+	// One allocation holds heads and table: fewer, larger objects keep the guest's heap from
+	// fragmenting over snapshot reloads.
+	buf := make([]uint64, len(strs)+n)
+	l := StringList{strs: strs, heads: buf[:len(strs):len(strs)]}
 	for i, s := range strs {
 		l.heads[i] = Head(s)
 	}
-	if len(strs) < setThreshold {
+	if n == 0 {
 		return l
 	}
-	n := 1
-	for n < 2*len(strs) {
-		n <<= 1
-	}
-	l.slots, l.mask = make([]int32, n), uint64(n-1)
+	l.slots, l.mask = buf[len(strs):], uint64(n-1)
 	for i, s := range strs {
 		if l.Index(s, l.heads[i], StrHash(s)) >= 0 {
 			continue // a duplicate: the first stays
@@ -76,7 +80,7 @@ func NewStringList(strs []string) StringList {
 		for l.slots[j] != 0 {
 			j = (j + 1) & l.mask
 		}
-		l.slots[j] = int32(i + 1)
+		l.slots[j] = uint64(i + 1)
 	}
 	return l
 }

@@ -41,7 +41,9 @@ func load(n uint32) int64 {
 	}
 	// core.Load copies what it keeps (model.Parse reads a string copy of data), so the
 	// buffer may be reused at once and the snapshot's strings live in the snapshot.
+	done := beforeLoad()
 	e, err := core.Load(data)
+	done()
 	if err != nil {
 		// The previous snapshot, its context and every pointer into it stay valid.
 		setError(err.Error())
@@ -65,7 +67,6 @@ func load(n uint32) int64 {
 	}
 	errText = errText[:0]
 	problemText = problemText[:0]
-	afterLoad()
 	return int64(e.Snapshot().Version)
 }
 
