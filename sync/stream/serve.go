@@ -9,14 +9,16 @@ import (
 
 // ParseLastEventID reads the version a stream resumes from: the Last-Event-ID header, else
 // the lastEventId query parameter. ok is false when there is none or it is not a version (the
-// stream then starts with a snapshot).
+// stream then starts with a snapshot). 0 counts as none: it is the version of an environment
+// before its first change, so a host holding it has nothing worth patching, and whether this
+// daemon still has every patch since 0 depends on when it started following.
 func ParseLastEventID(r *http.Request) (version uint64, ok bool) {
 	s := r.Header.Get("Last-Event-ID")
 	if s == "" {
 		s = r.URL.Query().Get("lastEventId")
 	}
 	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-	return v, err == nil
+	return v, err == nil && v > 0
 }
 
 // Serve streams env to one host until the host goes away or the hub ends the stream. The
