@@ -85,6 +85,8 @@ bench: deps js-deps
 	set -o pipefail; node bench/js/matrix.mjs --count $(BENCHCOUNT) | tee bench/out/js.txt
 	set -o pipefail; $(GO) test ./sync/sdkapi -run '^$$' -timeout 60m \
 		-bench '^BenchmarkPropagation$$' -benchtime $(PROPTIME) -count $(BENCHCOUNT) | tee bench/out/daemon.txt
+	set -o pipefail; $(GO) test ./sync/follow -run '^$$' -timeout 60m \
+		-bench '^BenchmarkSnapshotBuild$$' -benchmem -benchtime $(LOADTIME) -count $(BENCHCOUNT) | tee bench/out/snapshot.txt
 	$(GO) run ./bench/cmd/benchreport -o bench/RESULTS.md -tinygo "$$(./build.sh tinygo 2>/dev/null)" \
 		-command "make bench BENCHTIME=$(BENCHTIME) LOADTIME=$(LOADTIME) PROPTIME=$(PROPTIME) BENCHCOUNT=$(BENCHCOUNT)" \
 		-settings "$(BENCHCOUNT) runs of each benchmark (-count $(BENCHCOUNT)), -benchtime $(BENCHTIME) for Go evaluations, $(LOADTIME) for Go loads and lifecycle, $(PROPTIME) for propagation, JS loops of at least 200 ms" \

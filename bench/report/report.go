@@ -433,7 +433,7 @@ func daemon(w func(string, ...any), in *Input) {
 		return a < b
 	})
 	w("## The daemon under load\n\nFrom an admin API write (HTTP, through Redis and the change-log follower) to its receipt by each of N SSE subscribers over real HTTP connections on this machine (`sync/sdkapi` BenchmarkPropagation). Latencies are over every (write, subscriber) pair of a run; medians of the runs, ranges min – max.\n\n")
-	w("| subscribers | p50 | p99 | max | write → all N received | runs |\n|---:|---:|---:|---:|---:|---:|\n")
+	w("| subscribers | p50 | p99 | max | write → all N received | daemon memory per connection | daemon CPU per delivered patch | runs |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ms := func(name, unit string) string {
 		st, ok := in.Set.Stat(name, unit)
 		if !ok {
@@ -441,10 +441,52 @@ func daemon(w func(string, ...any), in *Input) {
 		}
 		return fmt.Sprintf("%s (%s – %s)", FormatNs(st.Median*1e6), FormatNs(st.Min*1e6), FormatNs(st.Max*1e6))
 	}
+	// Memory and CPU are measured where the subscribers run in a child process, so that the
+	// benchmark's own process is the daemon alone.
+	perConn := func(name string) (string, string) {
+		mem, ok := in.Set.Stat(name, "daemon-mem-B/conn")
+		cpu, ok2 := in.Set.Stat(name, "daemon-cpu-µs/patch")
+		if !ok || !ok2 {
+			return "– (subscribers in process)", "–"
+		}
+		return fmt.Sprintf("%s (%s – %s)", bytesText(mem.Median), bytesText(mem.Min), bytesText(mem.Max)),
+			fmt.Sprintf("%s (%s – %s)", FormatNs(cpu.Median*1e3), FormatNs(cpu.Min*1e3), FormatNs(cpu.Max*1e3))
+	}
 	for _, name := range names {
 		st, _ := in.Set.Stat(name, "ns/op")
-		w("| %s | %s | %s | %s | %s | %d |\n", strings.TrimPrefix(name, "Propagation/subscribers="),
-			ms(name, "p50-ms"), ms(name, "p99-ms"), ms(name, "max-ms"), FormatNs(st.Median), st.N)
+		mem, cpu := perConn(name)
+		w("| %s | %s | %s | %s | %s | %s | %s | %d |\n", strings.TrimPrefix(name, "Propagation/subscribers="),
+			ms(name, "p50-ms"), ms(name, "p99-ms"), ms(name, "max-ms"), FormatNs(st.Median), mem, cpu, st.N)
+	}
+	w("\nMemory per connection is the daemon process's heap and goroutine stacks (after a collection) with the N streams open, less before, over N; CPU per delivered patch is its user and system time over the timed writes, over writes × N. Both are measured where the subscribers run in a child process, so that the measured process is the daemon (and the admin client writing).\n\n")
+	snapshotBuild(w, in)
+}
+
+// snapshotBuild reports sync/follow's BenchmarkSnapshotBuild/flags=<N>: what the daemon does
+// once per version of an environment — assemble the snapshot from its documents, gzip it, and
+// the same for the browser-safe view.
+func snapshotBuild(w func(string, ...any), in *Input) {
+	var names []string
+	for name := range in.Set.Runs {
+		if strings.HasPrefix(name, "SnapshotBuild/flags=") {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, _ := strconv.Atoi(strings.TrimPrefix(names[i], "SnapshotBuild/flags="))
+		b, _ := strconv.Atoi(strings.TrimPrefix(names[j], "SnapshotBuild/flags="))
+		return a < b
+	})
+	w("### Snapshot build\n\nPer version of an environment, the daemon assembles the snapshot from its stored documents and gzips it, and does the same for the browser-safe view (filter client-side flags, hash the keys) — `sync/follow` BenchmarkSnapshotBuild on `internal/gen` snapshots.\n\n")
+	w("| flags | snapshot | build (both views, JSON + gzip) | range | runs |\n|---:|---:|---:|---:|---:|\n")
+	for _, name := range names {
+		st, _ := in.Set.Stat(name, "ns/op")
+		size, _ := in.Set.Stat(name, "snapshot-B")
+		w("| %s | %s | %s | %s – %s | %d |\n", strings.TrimPrefix(name, "SnapshotBuild/flags="),
+			bytesText(size.Median), FormatNs(st.Median), FormatNs(st.Min), FormatNs(st.Max), st.N)
 	}
 	w("\n")
 }

@@ -22,6 +22,8 @@ BenchmarkEvaluateAll/native/1000-flags-2  	    2000	    215982 ns/op	       216.
 BenchmarkInstanceMemory/tinygo-2          	       3	   5000000 ns/op	   4194304 guest-B/instance	   5000000 host-B/instance
 BenchmarkPropagation/subscribers=1000-2  	       5	  41000000 ns/op	        12.5 p50-ms	        40.0 p99-ms	        45.0 max-ms
 BenchmarkPropagation/subscribers=100-2   	       5	   9000000 ns/op	         3.0 p50-ms	         8.0 p99-ms	         9.0 max-ms
+BenchmarkPropagation/subscribers=10000-2 	       5	 170000000 ns/op	        22.5 daemon-cpu-µs/patch	     18432 daemon-mem-B/conn	       170.0 max-ms	        90.0 p50-ms	       160.0 p99-ms
+BenchmarkSnapshotBuild/flags=1000-2      	       3	  33000000 ns/op	    555920 snapshot-B
     bench_test.go:12: a log line that is not a result
 PASS
 ok  	github.com/vexil-flags/vexil/hosts/go/internal/wasmengine	12.3s
@@ -76,7 +78,9 @@ func TestRender(t *testing.T) {
 		"### The daemon under load\n\nlater",
 		"| static flag | 6 ns | 12 ns | 2.00× | – | – |", // the JS table: Node ÷ native
 		"Reproduce: `make bench`",
-		"| 100 | 3 ms (3 ms – 3 ms) | 8 ms (8 ms – 8 ms) | 9 ms (9 ms – 9 ms) | 9 ms | 1 |\n| 1000 | 12.5 ms",
+		"| 100 | 3 ms (3 ms – 3 ms) | 8 ms (8 ms – 8 ms) | 9 ms (9 ms – 9 ms) | 9 ms | – (subscribers in process) | – | 1 |\n| 1000 | 12.5 ms",
+		"| 10000 | 90 ms (90 ms – 90 ms) | 160 ms (160 ms – 160 ms) | 170 ms (170 ms – 170 ms) | 170 ms | 18.0 KiB (18.0 KiB – 18.0 KiB) | 22.5 µs (22.5 µs – 22.5 µs) | 1 |",
+		"| 1000 | 542.9 KiB | 33 ms | 33 ms – 33 ms | 1 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

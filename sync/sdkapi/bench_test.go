@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +163,7 @@ func benchPropagation(b *testing.B, n int) {
 	}
 	var local *pool
 	var child *remote
+	heapBefore := heapInUse()
 	if n <= 1000 {
 		if local, err = openPool(e.srv.URL, e.keys.Server, n); err != nil {
 			b.Fatal(err)
@@ -183,8 +186,16 @@ func benchPropagation(b *testing.B, n int) {
 	for e.d.Hub().Subscribers("test", stream.Server) < n {
 		time.Sleep(time.Millisecond)
 	}
+	// With the subscribers in a child process, this process is the daemon (plus the admin
+	// client that writes): its memory growth per connection (heap and goroutine stacks) and
+	// its CPU time per delivered patch are the daemon's own.
+	var heapConnected uint64
+	if child != nil {
+		heapConnected = heapInUse()
+	}
 	lat := make([]time.Duration, 0, b.N*n)
 	version := env.Version
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		want := version + 1
@@ -229,6 +240,10 @@ func benchPropagation(b *testing.B, n int) {
 		}
 	}
 	b.StopTimer()
+	if child != nil {
+		b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N*n), "daemon-cpu-µs/patch")
+		b.ReportMetric(float64(int64(heapConnected)-int64(heapBefore))/float64(n), "daemon-mem-B/conn")
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
 	b.ReportMetric(q(0.50), "p50-ms")
@@ -239,4 +254,21 @@ func benchPropagation(b *testing.B, n int) {
 		local.wg.Wait()
 		local.tr.CloseIdleConnections()
 	}
+}
+
+// heapInUse is the process's live heap and goroutine stacks after a collection, in bytes.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+// cpuTime is the process's user and system CPU time so far, in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
