@@ -418,20 +418,10 @@ func lifecycle(w func(string, ...any), in *Input) {
 // write and its delivery to all N SSE subscribers; p50/p99/max are over every (write,
 // subscriber) pair, in milliseconds.
 func daemon(w func(string, ...any), in *Input) {
-	var names []string
-	for name := range in.Set.Runs {
-		if strings.HasPrefix(name, "Propagation/subscribers=") {
-			names = append(names, name)
-		}
-	}
+	names := byCount(in, "Propagation/subscribers=")
 	if len(names) == 0 {
 		return
 	}
-	sort.Slice(names, func(i, j int) bool {
-		a, _ := strconv.Atoi(strings.TrimPrefix(names[i], "Propagation/subscribers="))
-		b, _ := strconv.Atoi(strings.TrimPrefix(names[j], "Propagation/subscribers="))
-		return a < b
-	})
 	w("## The daemon under load\n\nFrom an admin API write (HTTP, through Redis and the change-log follower) to its receipt by each of N SSE subscribers over real HTTP connections on this machine (`sync/sdkapi` BenchmarkPropagation). Latencies are over every (write, subscriber) pair of a run; medians of the runs, ranges min – max.\n\n")
 	w("| subscribers | p50 | p99 | max | write → all N received | daemon memory per connection | daemon CPU per delivered patch | runs |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	ms := func(name, unit string) string {
@@ -462,24 +452,27 @@ func daemon(w func(string, ...any), in *Input) {
 	snapshotBuild(w, in)
 }
 
+// byCount returns the run names that are prefix followed by a number, in numeric order.
+func byCount(in *Input, prefix string) []string {
+	var names []string
+	for name := range in.Set.Runs {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	n := func(name string) int { v, _ := strconv.Atoi(strings.TrimPrefix(name, prefix)); return v }
+	sort.Slice(names, func(i, j int) bool { return n(names[i]) < n(names[j]) })
+	return names
+}
+
 // snapshotBuild reports sync/follow's BenchmarkSnapshotBuild/flags=<N>: what the daemon does
 // once per version of an environment — assemble the snapshot from its documents, gzip it, and
 // the same for the browser-safe view.
 func snapshotBuild(w func(string, ...any), in *Input) {
-	var names []string
-	for name := range in.Set.Runs {
-		if strings.HasPrefix(name, "SnapshotBuild/flags=") {
-			names = append(names, name)
-		}
-	}
+	names := byCount(in, "SnapshotBuild/flags=")
 	if len(names) == 0 {
 		return
 	}
-	sort.Slice(names, func(i, j int) bool {
-		a, _ := strconv.Atoi(strings.TrimPrefix(names[i], "SnapshotBuild/flags="))
-		b, _ := strconv.Atoi(strings.TrimPrefix(names[j], "SnapshotBuild/flags="))
-		return a < b
-	})
 	w("### Snapshot build\n\nPer version of an environment, the daemon assembles the snapshot from its stored documents and gzips it, and does the same for the browser-safe view (filter client-side flags, hash the keys) — `sync/follow` BenchmarkSnapshotBuild on `internal/gen` snapshots.\n\n")
 	w("| flags | snapshot | build (both views, JSON + gzip) | range | runs |\n|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
