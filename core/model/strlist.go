@@ -85,9 +85,6 @@ func NewStringList(strs []string) StringList {
 	return l
 }
 
-// Len returns the number of strings in the list.
-func (l *StringList) Len() int { return len(l.strs) }
-
 // Hashed reports whether the list is long enough to be looked up by StrHash; Index then needs
 // the string's hash, which callers that look the same string up often compute once.
 func (l *StringList) Hashed() bool { return l.slots != nil }
