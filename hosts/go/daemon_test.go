@@ -1,17 +1,12 @@
 package vexil
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vexil-flags/vexil/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/client"
 	"github.com/vexil-flags/vexil/sync/daemon"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
@@ -27,45 +23,8 @@ import (
 const adminToken = "test-admin-token-0123456789"
 
 // startRedis runs a real redis-server on a free port in a temporary directory until the test
-// ends (sync/internal/redistest does the same for the sync packages; it is internal to them).
-func startRedis(t testing.TB) string {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is not installed (run `make deps`): %v", err)
-	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-		"--appendonly", "no", "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			fmt.Fprint(c, "PING\r\n")
-			line, err := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if err == nil && strings.HasPrefix(line, "+PONG") {
-				return "redis://" + addr
-			}
-		}
-	}
-	t.Fatalf("redis-server on %s did not answer PING within 10s", addr)
-	return ""
-}
+// ends.
+func startRedis(t testing.TB) string { return redistest.Start(t).URL() }
 
 func freeAddr(t testing.TB) string {
 	t.Helper()

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vexil-flags/vexil/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/client"
 	"github.com/vexil-flags/vexil/sync/daemon"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
-	"github.com/vexil-flags/vexil/sync/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/store"
 )
 

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/vexil-flags/vexil/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
 	"github.com/vexil-flags/vexil/sync/follow"
-	"github.com/vexil-flags/vexil/sync/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/store"
 )
 

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vexil-flags/vexil/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
-	"github.com/vexil-flags/vexil/sync/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/store"
 )
 

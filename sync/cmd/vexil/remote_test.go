@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vexil-flags/vexil/sync/internal/redistest"
+	"github.com/vexil-flags/vexil/internal/redistest"
 )
 
 const adminToken = "cli-test-token-0123456789"
