@@ -19,7 +19,9 @@ import (
 // key, the segment a shared "$evaluators" entry, rollouts and splits "fractional". flagd has no
 // flag prerequisites, so the prerequisite chain is not expressed.
 
-func flagd() Peer { return Peer{Name: "flagd", Prepare: prepareFlagd} }
+func flagd() Peer {
+	return Peer{Name: "flagd", Prepare: prepareFlagd, All: flagdAll, Load: flagdLoadCase}
+}
 
 func prepareFlagd(sc *scenarios.Scenario) (*Case, error) {
 	type obj = map[string]any
@@ -81,21 +83,7 @@ func prepareFlagd(sc *scenarios.Scenario) (*Case, error) {
 	if _, _, err := ev.SetState(sync.DataSync{FlagData: string(data), Source: "bench"}); err != nil {
 		return nil, err
 	}
-	build := func(key string) map[string]any {
-		m := map[string]any{"targetingKey": key}
-		for _, a := range sc.Attrs {
-			if list, ok := a.Value.([]string); ok {
-				vs := make([]any, len(list))
-				for i, s := range list {
-					vs[i] = s
-				}
-				m[a.Name] = vs
-				continue
-			}
-			m[a.Name] = a.Value
-		}
-		return m
-	}
+	build := func(key string) map[string]any { return flagdContext(key, sc.Attrs) }
 	ctx, evalCtx := context.Background(), build(sc.Key)
 	var eval func()
 	if strings.HasPrefix(sc.Want.Value, `"`) {

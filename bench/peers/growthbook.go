@@ -17,7 +17,9 @@ import (
 // $elemMatch + $regex for "groups contains"); rollouts are coverage rules; the split is an
 // experiment rule; prerequisites are parentConditions.
 
-func growthBook() Peer { return Peer{Name: "growthbook", Prepare: prepareGrowthBook} }
+func growthBook() Peer {
+	return Peer{Name: "growthbook", Prepare: prepareGrowthBook, All: growthBookAll, Load: growthBookLoadCase}
+}
 
 func prepareGrowthBook(sc *scenarios.Scenario) (*Case, error) {
 	type obj = map[string]any

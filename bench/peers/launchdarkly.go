@@ -25,7 +25,7 @@ func (d *ldData) GetFeatureFlag(key string) *ldmodel.FeatureFlag { return d.flag
 func (d *ldData) GetSegment(key string) *ldmodel.Segment         { return d.segments[key] }
 
 func launchDarkly() Peer {
-	return Peer{Name: "launchdarkly", Prepare: prepareLaunchDarkly}
+	return Peer{Name: "launchdarkly", Prepare: prepareLaunchDarkly, All: launchDarklyAll, Load: launchDarklyLoadCase}
 }
 
 func prepareLaunchDarkly(sc *scenarios.Scenario) (*Case, error) {
@@ -93,22 +93,7 @@ func prepareLaunchDarkly(sc *scenarios.Scenario) (*Case, error) {
 	}
 	flag := data.flags[sc.Flag]
 	ev := ld.NewEvaluator(data)
-	build := func(key string) ldcontext.Context {
-		b := ldcontext.NewBuilder(key)
-		for _, a := range sc.Attrs {
-			switch v := a.Value.(type) {
-			case string:
-				b.SetString(a.Name, v)
-			case float64:
-				b.SetFloat64(a.Name, v)
-			case bool:
-				b.SetBool(a.Name, v)
-			case []string:
-				b.SetValue(a.Name, ldvalue.CopyArbitraryValue(v))
-			}
-		}
-		return b.Build()
-	}
+	build := func(key string) ldcontext.Context { return launchDarklyContext(key, sc.Attrs) }
 	ctx := build(sc.Key)
 	var sink ld.Result
 	return &Case{

@@ -42,6 +42,10 @@ type Peer struct {
 	Name string
 	// Prepare builds the case of a single-flag scenario, or returns ErrNotExpressible.
 	Prepare func(sc *scenarios.Scenario) (*Case, error)
+	// All builds the evaluate-all case of a generated snapshot, and Load its load case, from
+	// the snapshot translated into the peer's format (see whole.go).
+	All  func(sc *scenarios.Scenario) (*AllCase, error)
+	Load func(sc *scenarios.Scenario) (*LoadCase, error)
 }
 
 // All lists the peers in report order.

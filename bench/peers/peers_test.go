@@ -2,6 +2,7 @@ package peers
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
@@ -61,6 +62,100 @@ func BenchmarkEvaluate(b *testing.B) {
 			if c.Close != nil {
 				c.Close() // after every run of the sub-benchmark (b.Run calls its body several times)
 			}
+		}
+	}
+}
+
+// TestAllAnswers checks every peer's evaluate-all answers against the native core's, flag by
+// flag, and that each load holds every translated flag; it logs what each translation left
+// out, and fails when a peer translates less than it is known to.
+func TestAllAnswers(t *testing.T) {
+	minimum := map[string]int{"launchdarkly": 900, "flagd": 800, "unleash": 700, "growthbook": 900}
+	for _, p := range All() {
+		t.Run(p.Name, func(t *testing.T) {
+			for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+				c, err := p.All(sc)
+				if err != nil {
+					t.Fatalf("%s: %v", sc.Name, err)
+				}
+				t.Logf("%s: %v", sc.Name, c.Coverage)
+				if err := CheckAll(sc, c); err != nil {
+					t.Errorf("%s: %v", sc.Name, err)
+				}
+				if c.Coverage.Flags < minimum[p.Name] {
+					t.Errorf("%s: translates %v, want at least %d", sc.Name, c.Coverage, minimum[p.Name])
+				}
+				if c.Close != nil {
+					c.Close()
+				}
+			}
+			for _, sc := range scenarios.Of(scenarios.KindLoad) {
+				c, err := p.Load(sc)
+				if err != nil {
+					t.Fatalf("%s: %v", sc.Name, err)
+				}
+				if err := CheckLoad(c); err != nil {
+					t.Errorf("%s: %v", sc.Name, err)
+				}
+				if c.Coverage.Total != sc.Want.Flags || c.Coverage.Flags*10 < c.Coverage.Total*7 {
+					t.Errorf("%s: translates %v", sc.Name, c.Coverage)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEvaluateAll times each peer evaluating every flag it translated of the generated
+// snapshot for one context (EvaluateAll/<peer>/1000-flags), after checking every answer. It
+// reports ns/flag over the translated flags and the count as "flags".
+func BenchmarkEvaluateAll(b *testing.B) {
+	for _, p := range All() {
+		for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
+			c, err := p.All(sc)
+			b.Run(p.Name+"/"+sc.Name, func(b *testing.B) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := CheckAll(sc, c); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					c.Eval()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.Coverage.Flags), "ns/flag")
+				b.ReportMetric(float64(c.Coverage.Flags), "flags")
+			})
+			if c != nil && c.Close != nil {
+				c.Close()
+			}
+		}
+	}
+}
+
+// BenchmarkLoad times each peer parsing and preparing the generated snapshots in its own
+// format (Load/<n>/<peer>), after checking that a load holds every translated flag; it
+// reports the translated count as "flags".
+func BenchmarkLoad(b *testing.B) {
+	for _, p := range All() {
+		for _, sc := range scenarios.Of(scenarios.KindLoad) {
+			c, err := p.Load(sc)
+			b.Run(fmt.Sprintf("%d/%s", sc.Want.Flags, p.Name), func(b *testing.B) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := CheckLoad(c); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(c.Payload)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.Load(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(c.Coverage.Flags), "flags")
+			})
 		}
 	}
 }

@@ -27,7 +27,9 @@ import (
 // not expressed: Unleash's dependencies are one level deep (the client counts a parent that
 // has dependencies of its own as never enabled).
 
-func unleash() Peer { return Peer{Name: "unleash", Prepare: prepareUnleash} }
+func unleash() Peer {
+	return Peer{Name: "unleash", Prepare: prepareUnleash, All: unleashAll, Load: unleashLoadCase}
+}
 
 func prepareUnleash(sc *scenarios.Scenario) (*Case, error) {
 	type obj = map[string]any
@@ -97,39 +99,9 @@ func prepareUnleash(sc *scenarios.Scenario) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/client/features") {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(payload)
-			return
-		}
-		w.WriteHeader(http.StatusOK) // register and metrics
-	}))
-	listener := &quietListener{errs: make(chan error, 1)}
-	client, err := unleashsdk.NewClient(
-		unleashsdk.WithUrl(srv.URL+"/api/"),
-		unleashsdk.WithAppName("vexil-bench"),
-		unleashsdk.WithDisableMetrics(true),
-		unleashsdk.WithRefreshInterval(time.Hour),
-		unleashsdk.WithStorage(&unleashsdk.DefaultStorage{}),
-		unleashsdk.WithListener(listener),
-	)
+	client, closeAll, err := startUnleash(payload)
 	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	var once sync.Once
-	closeAll := func() { once.Do(func() { client.Close(); srv.Close() }) }
-	ready := make(chan struct{})
-	go func() { client.WaitForReady(); close(ready) }()
-	select {
-	case <-ready:
-	case err := <-listener.errs:
-		closeAll()
-		return nil, fmt.Errorf("%s: the Unleash client: %v", sc.Name, err)
-	case <-time.After(10 * time.Second):
-		closeAll()
-		return nil, fmt.Errorf("%s: the Unleash client did not fetch its toggles in 10 s", sc.Name)
+		return nil, fmt.Errorf("%s: %v", sc.Name, err)
 	}
 	build := func(key string) ucontext.Context {
 		props := map[string]string{}
@@ -184,3 +156,44 @@ func (l *quietListener) OnUpdate()                          {}
 func (l *quietListener) OnCount(string, bool)               {}
 func (l *quietListener) OnSent(unleashsdk.MetricsData)      {}
 func (l *quietListener) OnRegistered(unleashsdk.ClientData) {}
+
+// startUnleash serves payload (the client API's features response) over real HTTP from a
+// local server and starts a client on it, metrics off; it returns once the client holds the
+// toggles. closeAll stops both.
+func startUnleash(payload []byte) (client *unleashsdk.Client, closeAll func(), err error) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/client/features") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(payload)
+			return
+		}
+		w.WriteHeader(http.StatusOK) // register and metrics
+	}))
+	listener := &quietListener{errs: make(chan error, 1)}
+	client, err = unleashsdk.NewClient(
+		unleashsdk.WithUrl(srv.URL+"/api/"),
+		unleashsdk.WithAppName("vexil-bench"),
+		unleashsdk.WithDisableMetrics(true),
+		unleashsdk.WithRefreshInterval(time.Hour),
+		unleashsdk.WithStorage(&unleashsdk.DefaultStorage{}),
+		unleashsdk.WithListener(listener),
+	)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	var once sync.Once
+	closeAll = func() { once.Do(func() { client.Close(); srv.Close() }) }
+	ready := make(chan struct{})
+	go func() { client.WaitForReady(); close(ready) }()
+	select {
+	case <-ready:
+	case err := <-listener.errs:
+		closeAll()
+		return nil, nil, fmt.Errorf("the Unleash client: %v", err)
+	case <-time.After(10 * time.Second):
+		closeAll()
+		return nil, nil, fmt.Errorf("the Unleash client did not fetch its toggles in 10 s")
+	}
+	return client, closeAll, nil
+}
