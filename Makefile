@@ -83,6 +83,8 @@ bench: deps js-deps
 	set -o pipefail; cd bench/peers && $(GO) test -run '^$$' -timeout 60m \
 		-bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) | tee ../out/peers.txt
 	set -o pipefail; node bench/js/matrix.mjs --count $(BENCHCOUNT) | tee bench/out/js.txt
+	set -o pipefail; node bench/js/matrix.mjs --count $(BENCHCOUNT) --module go | tee bench/out/js-go.txt
+	set -o pipefail; node bench/js/lifecycle.mjs --count $(BENCHCOUNT) | tee bench/out/jslife.txt
 	set -o pipefail; $(GO) test ./sync/sdkapi -run '^$$' -timeout 60m \
 		-bench '^BenchmarkPropagation$$' -benchtime $(PROPTIME) -count $(BENCHCOUNT) | tee bench/out/daemon.txt
 	set -o pipefail; $(GO) test ./sync/follow -run '^$$' -timeout 60m \
