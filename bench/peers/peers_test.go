@@ -3,6 +3,7 @@ package peers
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
@@ -135,16 +136,14 @@ func BenchmarkEvaluateAll(b *testing.B) {
 
 // BenchmarkLoad times each peer parsing and preparing the generated snapshots in its own
 // format (Load/<n>/<peer>), after checking that a load holds every translated flag; it
-// reports the translated count as "flags".
+// reports the translated count as "flags". A case is translated and checked once per test
+// binary, not once per -count run: flagd takes seconds to load 10,000 flags.
 func BenchmarkLoad(b *testing.B) {
 	for _, p := range All() {
 		for _, sc := range scenarios.Of(scenarios.KindLoad) {
-			c, err := p.Load(sc)
 			b.Run(fmt.Sprintf("%d/%s", sc.Want.Flags, p.Name), func(b *testing.B) {
+				c, err := checkedLoad(p, sc)
 				if err != nil {
-					b.Fatal(err)
-				}
-				if err := CheckLoad(c); err != nil {
 					b.Fatal(err)
 				}
 				b.SetBytes(int64(len(c.Payload)))
@@ -158,4 +157,23 @@ func BenchmarkLoad(b *testing.B) {
 			})
 		}
 	}
+}
+
+var checkedLoads sync.Map // peer/scenario → *LoadCase, checked
+
+// checkedLoad returns p's case of sc, checked by CheckLoad the first time it is asked for.
+func checkedLoad(p Peer, sc *scenarios.Scenario) (*LoadCase, error) {
+	key := p.Name + "/" + sc.Name
+	if c, ok := checkedLoads.Load(key); ok {
+		return c.(*LoadCase), nil
+	}
+	c, err := p.Load(sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckLoad(c); err != nil {
+		return nil, fmt.Errorf("%s: %v", key, err)
+	}
+	checkedLoads.Store(key, c)
+	return c, nil
 }
