@@ -25,8 +25,8 @@ import (
 // segments with included, excluded and rules. LaunchDarkly rules are conjunctions, so a Vexil
 // rule that matches "any" of its clauses becomes one rule per clause, and semverGte (which
 // LaunchDarkly lacks) is semVerGreaterThan or semVerEqual, two rules serving the same thing.
-// Left out: schedules (LaunchDarkly schedules flag changes in its service; the evaluator has
-// no time window), percentage of time, and flags that depend on one left out.
+// Left out: schedules (no time window in LaunchDarkly's flag model), percentage of time, and
+// flags that depend on one left out.
 
 func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 	d, err := parseDoc(sc.Snapshot)
@@ -110,7 +110,7 @@ func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 	for _, f := range d.Flags {
 		reason := commonLeftOut(&f)
 		if f.Schedule != nil {
-			reason = "schedule (no time window in LaunchDarkly's flags)"
+			reason = "schedule (no time window in LaunchDarkly's flag model)"
 		}
 		salt := f.Key
 		serve := func(s *snapServe) obj {

@@ -3,8 +3,10 @@ package peers
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	unleashsdk "github.com/Unleash/unleash-client-go/v4"
 	"github.com/Unleash/unleash-client-go/v4/api"
@@ -29,9 +31,10 @@ import (
 // a rule using it. A prerequisite is a dependency on the parent's variant (Unleash's
 // dependencies are one level deep, as the generator's are). A disabled toggle, or one whose
 // dependency fails, answers the disabled variant, for which the application serves the flag's
-// off value. Context fields are strings: numbers and booleans are given as text and compared
-// with NUM_… operators or as "true"/"false". Left out: clauses on a list attribute (no
-// list-valued context fields), regex clauses (no regex operator), schedules, percentage of
+// off value. A schedule is two constraints on currentTime (which the context sets to the
+// request's time) on every strategy. Context fields are strings: numbers and booleans are given
+// as text and compared with NUM_… operators or as "true"/"false". Left out: clauses on a list
+// attribute (no list-valued context fields), regex clauses (no regex operator), percentage of
 // time, and flags that depend on one left out.
 
 // unleashLit is one constraint.
@@ -172,8 +175,16 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 	var features []any
 	for _, f := range d.Flags {
 		reason := commonLeftOut(&f)
-		if f.Schedule != nil {
-			reason = "schedule"
+		// A schedule holds on every strategy: currentTime not before notBefore, and before
+		// notAfter.
+		var window []unleashLit
+		if w := f.Schedule; w != nil {
+			if w.NotBefore != "" {
+				window = append(window, neg(lit("currentTime", "DATE_BEFORE", w.NotBefore)))
+			}
+			if w.NotAfter != "" {
+				window = append(window, lit("currentTime", "DATE_BEFORE", w.NotAfter))
+			}
 		}
 		variant := func(i, weight int, stickiness string) obj {
 			b, _ := json.Marshal(f.Variations[i])
@@ -193,7 +204,7 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 				}
 			}
 			for _, conj := range cond {
-				strategies = append(strategies, obj{"name": "default", "constraints": append([]unleashLit{}, conj...),
+				strategies = append(strategies, obj{"name": "default", "constraints": append(slices.Clone(window), conj...),
 					"parameters": obj{"groupId": groupID}, "variants": variants})
 			}
 		}
@@ -293,7 +304,8 @@ func unleashAll(sc *scenarios.Scenario) (*AllCase, error) {
 			props[a.Name] = strings.Join(v, ",")
 		}
 	}
-	opt := unleashsdk.WithVariantContext(ucontext.Context{UserId: sc.Key, Properties: props})
+	opt := unleashsdk.WithVariantContext(ucontext.Context{UserId: sc.Key, Properties: props,
+		CurrentTime: time.UnixMilli(sc.Now).UTC().Format(time.RFC3339Nano)})
 	d, err := parseDoc(sc.Snapshot)
 	if err != nil {
 		closeAll()

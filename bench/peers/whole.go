@@ -318,6 +318,17 @@ type LoadCase struct {
 	Load func() (int, error)
 }
 
+// exact counts the flags cov kept whose answer is one value (not decided by a rollout).
+func (want Expected) exact(cov *Coverage) int {
+	n := 0
+	for key, vs := range want {
+		if cov.Kept(key) && len(vs) == 1 {
+			n++
+		}
+	}
+	return n
+}
+
 // CheckAll verifies that c answers sc's context as Vexil does (see Expected).
 func CheckAll(sc *scenarios.Scenario, c *AllCase) error {
 	want, err := expected(sc)
