@@ -8,6 +8,11 @@
 // (Check). Peers bucket users with their own hash functions, so for rollouts and splits the
 // check is that the answer is stable and one of the split's values, and that 10,000 users
 // spread over the values by the split's weights.
+//
+// For the whole-snapshot scenarios (evaluate-all, load) each peer gets the generated snapshot
+// translated into its format, less the flags it cannot express (All, Load, Coverage; see
+// whole.go), and each translated flag's answer is checked against the native core's
+// (CheckAll).
 package peers
 
 import (
@@ -123,34 +128,16 @@ func jsonText(v any) (string, error) {
 	return string(b), err
 }
 
-// doc is the part of a scenario's snapshot the peers translate from: the scenario's targets
-// and segment members, so that every engine gets the same lists.
-type doc struct {
-	Flags []struct {
-		Key     string `json:"key"`
-		Targets []struct {
-			Variation int      `json:"variation"`
-			Values    []string `json:"values"`
-		} `json:"targets"`
-	} `json:"flags"`
-	Segments []struct {
-		Key      string   `json:"key"`
-		Included []string `json:"included"`
-	} `json:"segments"`
-}
-
 // targets returns the target lists of the scenario's flag by served variation.
 func targets(sc *scenarios.Scenario) (map[int][]string, error) {
-	var d doc
-	if err := json.Unmarshal(sc.Snapshot, &d); err != nil {
+	d, err := parseDoc(sc.Snapshot)
+	if err != nil {
 		return nil, err
 	}
 	out := map[int][]string{}
-	for _, f := range d.Flags {
-		if f.Key == sc.Flag {
-			for _, t := range f.Targets {
-				out[t.Variation] = append(out[t.Variation], t.Values...)
-			}
+	if f := d.flag(sc.Flag); f != nil {
+		for _, t := range f.Targets {
+			out[t.Variation] = append(out[t.Variation], t.Values...)
 		}
 	}
 	return out, nil
@@ -158,22 +145,12 @@ func targets(sc *scenarios.Scenario) (map[int][]string, error) {
 
 // segmentMembers returns the included keys of the scenario's only segment.
 func segmentMembers(sc *scenarios.Scenario) ([]string, error) {
-	var d doc
-	if err := json.Unmarshal(sc.Snapshot, &d); err != nil {
+	d, err := parseDoc(sc.Snapshot)
+	if err != nil {
 		return nil, err
 	}
 	if len(d.Segments) != 1 {
 		return nil, fmt.Errorf("%s: %d segments, want 1", sc.Name, len(d.Segments))
 	}
 	return d.Segments[0].Included, nil
-}
-
-// attr returns the scenario's attribute name, or nil.
-func attr(sc *scenarios.Scenario, name string) any {
-	for _, a := range sc.Attrs {
-		if a.Name == name {
-			return a.Value
-		}
-	}
-	return nil
 }
