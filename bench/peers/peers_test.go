@@ -3,6 +3,7 @@ package peers
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 
@@ -181,4 +182,43 @@ func checkedLoad(p Peer, sc *scenarios.Scenario) (*LoadCase, error) {
 	}
 	checkedLoads.Store(key, c)
 	return c, nil
+}
+
+// TestCheckAllRejects checks that the evaluate-all check fails on a wrong, a missing and an
+// extra answer.
+func TestCheckAllRejects(t *testing.T) {
+	sc := scenarios.Of(scenarios.KindEvaluateAll)[0]
+	c, err := launchDarkly().All(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := expected(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := c.Answers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := want.check(c.Coverage, good); err != nil {
+		t.Fatal(err)
+	}
+	var exact string // a flag with one expected value
+	for key, vs := range want {
+		if c.Coverage.Kept(key) && len(vs) == 1 {
+			exact = key
+			break
+		}
+	}
+	for name, mutate := range map[string]func(map[string]string){
+		"wrong":   func(m map[string]string) { m[exact] = `"not a variation"` },
+		"missing": func(m map[string]string) { delete(m, exact) },
+		"extra":   func(m map[string]string) { m["no-such-flag"] = "true" },
+	} {
+		m := maps.Clone(good)
+		mutate(m)
+		if err := want.check(c.Coverage, m); err == nil {
+			t.Errorf("%s answer: no error", name)
+		}
+	}
 }
