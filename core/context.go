@@ -71,10 +71,10 @@ type Context struct {
 	Random uint32
 
 	// For snapshots with hashed keys: the targeting key hashed (as an attribute, so that its
-	// lookups cache like any other), its text, and the input buffer of the hash.
+	// lookups cache like any other), its text, and the hash's state.
 	hashedAttr attr
 	hashedKey  [model.HashedKeyLen]byte
-	hashInput  []byte
+	keyHasher  model.KeyHasher
 }
 
 // targetKey returns the targeting key as the snapshot's targets and segments list keys — as it
@@ -86,7 +86,7 @@ func (c *Context) targetKey() *attr {
 		return a
 	}
 	if !a.keyHashed {
-		c.hashInput = model.PutHashKey(&c.hashedKey, c.hashInput, c.snap.KeySalt, a.s)
+		c.keyHasher.Put(&c.hashedKey, c.snap.KeySalt, a.s)
 		c.hashedAttr = stringAttr(unsafe.String(&c.hashedKey[0], len(c.hashedKey)))
 		a.keyHashed = true
 	}

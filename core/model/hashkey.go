@@ -11,18 +11,24 @@ const HashedKeyLen = 32
 // a guessable key.
 func HashKey(salt, key string) string {
 	var out [HashedKeyLen]byte
-	PutHashKey(&out, nil, salt, key)
+	new(KeyHasher).Put(&out, salt, key)
 	return string(out[:])
 }
 
-// PutHashKey writes HashKey(salt, key) into dst. The hashed input is built in scratch, which
-// is returned (grown if it had to be) so that a caller keeping it hashes without allocating.
-func PutHashKey(dst *[HashedKeyLen]byte, scratch []byte, salt, key string) []byte {
+// KeyHasher computes HashKey into a caller's buffer. Its zero value is ready to use; it
+// carries the hash state so that hashing needs no allocation (the state is too large for
+// TinyGo to keep off the heap as a local), which keeps evaluation allocation-free.
+type KeyHasher struct{ d sha256Digest }
+
+// Put writes HashKey(salt, key) into dst.
+func (h *KeyHasher) Put(dst *[HashedKeyLen]byte, salt, key string) {
 	const hex = "0123456789abcdef"
-	scratch = append(append(append(scratch[:0], salt...), '.'), key...)
-	sum := sum256(scratch)
+	h.d = newSHA256()
+	h.d.writeString(salt)
+	h.d.writeString(".")
+	h.d.writeString(key)
+	sum := h.d.sum()
 	for i, b := range sum[:HashedKeyLen/2] {
 		dst[2*i], dst[2*i+1] = hex[b>>4], hex[b&0xf]
 	}
-	return scratch
 }

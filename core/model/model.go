@@ -10,8 +10,6 @@
 package model
 
 import (
-	"regexp"
-
 	"github.com/vexil-flags/vexil/core/murmur3"
 )
 
@@ -252,7 +250,7 @@ type Clause struct {
 	Bools    []bool
 	Times    []int64 // epoch ms
 	Versions []Semver
-	Regexps  []*regexp.Regexp
+	Regexps  []*Regex
 	Segments []int // indices into Snapshot.Segments
 }
 

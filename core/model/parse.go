@@ -3,7 +3,6 @@ package model
 import (
 	"math"
 	"math/bits"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -196,7 +195,7 @@ type parser struct {
 	rollouts block[Rollout]
 	exps     block[Experiment]
 
-	regexps map[string]*regexp.Regexp // compiled clause regexps by source: safe to share
+	regexps map[string]*Regex // compiled clause regexps by source: safe to share
 	// unescaped holds the strings with escapes: values and iterators hold only offsets, so
 	// that reading them stores no pointers (and runs no write barriers).
 	unescaped []string
@@ -1457,12 +1456,12 @@ func (p *parser) clauseValue(c *Clause, vt valueType, e *val, at *path) {
 			re := p.regexps[s]
 			if re == nil {
 				var err error
-				if re, err = regexp.Compile(s); err != nil {
+				if re, err = CompileRegex(s); err != nil {
 					p.problem(at, "invalid regex "+quote(s)+": "+err.Error())
 					return
 				}
 				if p.regexps == nil {
-					p.regexps = make(map[string]*regexp.Regexp)
+					p.regexps = make(map[string]*Regex)
 				}
 				p.regexps[s] = re
 			}

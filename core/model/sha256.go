@@ -2,31 +2,50 @@ package model
 
 import "math/bits"
 
-// sum256 is SHA-256 (FIPS 180-4) of a short input. The engine needs it only for hashed keys
-// (HashKey); crypto/sha256 would add 64 KB to the wasm module (its FIPS 140 machinery comes
-// along), which is a fifth of the module's size budget. Tests check it against crypto/sha256.
-func sum256(msg []byte) [32]byte {
-	h := [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
-	var block [64]byte
-	n := len(msg)
-	for len(msg) >= 64 {
-		sha256Block(&h, msg[:64])
-		msg = msg[64:]
+// sha256Digest is SHA-256 (FIPS 180-4), written to in pieces so that a hashed key needs no
+// buffer for salt + "." + key: the engine hashes context keys while evaluating, where it must
+// not allocate. The engine needs SHA-256 only for hashed keys (HashKey); crypto/sha256 would add
+// 64 KB to the wasm module (its FIPS 140 machinery comes along), which is a fifth of the
+// module's size budget. Tests check it against crypto/sha256.
+type sha256Digest struct {
+	h     [8]uint32
+	block [64]byte
+	nb    int    // bytes in block
+	n     uint64 // bytes written in all
+}
+
+func newSHA256() sha256Digest {
+	return sha256Digest{h: [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}}
+}
+
+func (d *sha256Digest) writeString(s string) {
+	d.n += uint64(len(s))
+	for len(s) > 0 {
+		c := copy(d.block[d.nb:], s)
+		d.nb += c
+		s = s[c:]
+		if d.nb == 64 {
+			sha256Block(&d.h, d.block[:])
+			d.nb = 0
+		}
 	}
+}
+
+func (d *sha256Digest) sum() [32]byte {
 	// Padding: 0x80, zeros, then the message length in bits, big-endian, ending a block.
-	copy(block[:], msg)
-	block[len(msg)] = 0x80
-	if len(msg) >= 56 {
-		sha256Block(&h, block[:])
-		block = [64]byte{}
+	bitLen := d.n << 3
+	d.block[d.nb] = 0x80
+	clear(d.block[d.nb+1:])
+	if d.nb >= 56 {
+		sha256Block(&d.h, d.block[:])
+		d.block = [64]byte{}
 	}
-	bitLen := uint64(n) << 3
 	for i := 0; i < 8; i++ {
-		block[63-i] = byte(bitLen >> (8 * i))
+		d.block[63-i] = byte(bitLen >> (8 * i))
 	}
-	sha256Block(&h, block[:])
+	sha256Block(&d.h, d.block[:])
 	var out [32]byte
-	for i, v := range h {
+	for i, v := range d.h {
 		out[4*i], out[4*i+1], out[4*i+2], out[4*i+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
 	}
 	return out

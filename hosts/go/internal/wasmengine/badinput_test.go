@@ -5,6 +5,9 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vexil-flags/vexil/core"
@@ -286,5 +289,64 @@ func TestMemoryLimitRefusesOversizedBuffer(t *testing.T) {
 		}
 		t.Logf("%v", ge)
 		checkServes(t, in, native)
+	})
+}
+
+// TestHostileRegexes loads regexes at and past core/model's bounds (MaxRegexGroups,
+// MaxRegexInsts) into both modules. Parsing and compiling a regex recurse, and the TinyGo
+// module's stack is fixed: before the bounds and the flattening of counted repetitions,
+// `[a-z]{1,300}` or 300 nested groups trapped the module while loading. Each pattern must load
+// without a trap, be rejected or accepted exactly as natively, and match the same strings.
+func TestHostileRegexes(t *testing.T) {
+	patterns := []string{
+		`[a-z]{1,500}`, `^[a-z]{1,500}$`, `(?:ab|c){1,200}`, `[a-z]{1,600}`, `(x{1,30}){1,30}`,
+		strings.Repeat("(", 100) + "[a-z]{1,490}" + strings.Repeat(")", 100),
+		strings.Repeat("(a{1,5}", 100) + strings.Repeat(")", 100),
+		strings.Repeat("(?i:[a-z]{0,3}|", 100) + "x" + strings.Repeat(")", 100),
+		strings.Repeat("(", 300) + "a" + strings.Repeat(")", 300),
+		strings.Repeat("(?:", 999) + "a" + strings.Repeat(")", 999),
+		strings.Repeat("a|", 5000) + "b",
+	}
+	var flags []string
+	for i, p := range patterns {
+		flags = append(flags, `{"key":"f`+strconv.Itoa(i)+`","enabled":true,"variations":[false,true],`+
+			`"rules":[{"clauses":[{"attribute":"a","op":"matches","values":[`+strconv.Quote(p)+`]}],"variation":1}],`+
+			`"fallthrough":{"variation":0}}`)
+	}
+	data := []byte(`{"environment":"e","version":1,"flags":[` + strings.Join(flags, ",") + `]}`)
+	native, err := core.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, p := range native.Snapshot().Problems {
+		problems = append(problems, p.String())
+	}
+	if rejected := len(problems); rejected < 4 || rejected == len(patterns) {
+		t.Fatalf("%d of %d patterns rejected natively; the test wants some of each", rejected, len(patterns))
+	}
+	forEachModule(t, func(t *testing.T, m *Module) {
+		in := loaded(t, m, data)
+		if got := in.Problems(); !slices.Equal(got, problems) {
+			t.Fatalf("problems:\n got %q\nwant %q", got, problems)
+		}
+		var enc abi.Encoder
+		ctx := native.NewContext()
+		for _, a := range []string{"", "a", strings.Repeat("a", 490), strings.Repeat("ab", 300) + "x", strings.Repeat("é", 600)} {
+			ctx.Reset()
+			ctx.SetTargetingKey("u")
+			ctx.SetString("a", a)
+			enc.Reset(0, 0)
+			enc.String(0, "u")
+			enc.String(uint32(in.AttributeID("a")), a)
+			if err := in.SetContext(enc.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range native.EvaluateAll(ctx, nil) {
+				if got := in.Evaluate(int32(i)); got != want {
+					t.Fatalf("flag %d (%.40q) on %.20q: wasm %s, native %s", i, patterns[i], a, describe(got), describe(want))
+				}
+			}
+		}
 	})
 }
