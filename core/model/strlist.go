@@ -94,7 +94,7 @@ func (l *StringList) Hashed() bool { return l.slots != nil }
 func (l *StringList) Index(s string, head, hash uint64) int {
 	if l.slots == nil {
 		for i, h := range l.heads {
-			if h == head && (len(s) <= 7 || l.strs[i] == s) {
+			if h == head && (len(s) <= 7 || equalPastHead(l.strs[i], s)) {
 				return i
 			}
 		}
@@ -105,10 +105,27 @@ func (l *StringList) Index(s string, head, hash uint64) int {
 		if k < 0 {
 			return -1
 		}
-		if l.heads[k] == head && (len(s) <= 7 || l.strs[k] == s) {
+		if l.heads[k] == head && (len(s) <= 7 || equalPastHead(l.strs[k], s)) {
 			return k
 		}
 	}
+}
+
+// equalPastHead reports whether a and b, longer than seven bytes and of equal heads, are equal.
+// It compares eight bytes at a time, the last word overlapping the one before: TinyGo's string
+// comparison goes a byte at a time, which made a lookup in a list of user keys cost more in
+// wasm than the hash table around it.
+func equalPastHead(a, b string) bool {
+	n := len(a)
+	if n != len(b) || n < 8 {
+		return n == len(b) && a == b
+	}
+	for i := 7; i < n-8; i += 8 {
+		if load64(a, i) != load64(b, i) {
+			return false
+		}
+	}
+	return load64(a, n-8) == load64(b, n-8)
 }
 
 // IndexOf is Index for a string whose head and hash the caller does not keep.
