@@ -173,6 +173,9 @@ func (in *Input) value(name, unit string) string {
 	if unit == "allocs/op" || unit == "B/op" {
 		return fmt.Sprintf("%.0f", st.Median)
 	}
+	if unit == "ns/op" {
+		return FormatNs(st.Median)
+	}
 	return fmt.Sprintf("%.4g", st.Median)
 }
 
@@ -213,7 +216,7 @@ func Render(in *Input) (*Output, error) {
 		headline(w, sc.Title, rows)
 	}
 	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
-		headline(w, sc.Title+" (whole call)", scenarioRows(in, "EvaluateAll", sc.Name))
+		headline(w, sc.Title+" (per flag)", perFlag(in, scenarioRows(in, "EvaluateAll", sc.Name), sc.Want.Flags))
 	}
 	for _, sc := range scenarios.Of(scenarios.KindLoad) {
 		headline(w, sc.Title, loadRows(in, sc.Want.Flags))
@@ -235,14 +238,16 @@ func Render(in *Input) (*Output, error) {
 
 	w("## Evaluate all flags\n\n")
 	for _, sc := range scenarios.Of(scenarios.KindEvaluateAll) {
-		rows := scenarioRows(in, "EvaluateAll", sc.Name)
+		rows := perFlag(in, scenarioRows(in, "EvaluateAll", sc.Name), sc.Want.Flags)
 		w("### %s (`%s`)\n\n", sc.Title, sc.Name)
 		if len(rows) == 0 {
 			w("No engine ran this scenario in this run.\n\n")
 			continue
 		}
-		chart("evaluate-all-"+sc.Name, sc.Title, "ns per call (all flags)", rows)
-		detail(w, in, rows, "ns/flag")
+		w("Time per flag evaluated; ns/op is the whole call.\n\n")
+		chart("evaluate-all-"+sc.Name, sc.Title, "ns per flag", rows)
+		detail(w, in, rows, "ns/op")
+		translated(w, in, rows, sc.Want.Flags)
 	}
 
 	w("## Snapshot load\n\nParse and compile a generated snapshot into a fresh engine (instantiating a module is not timed here; see Lifecycle).\n\n")
@@ -255,6 +260,7 @@ func Render(in *Input) (*Output, error) {
 		}
 		chart(sc.Name, sc.Title, "time per load", rows)
 		detail(w, in, rows, "")
+		translated(w, in, rows, sc.Want.Flags)
 	}
 
 	lifecycle(w, in)
