@@ -26,6 +26,8 @@ var Engines = []Engine{
 	{ID: "go", Label: "Vexil Go module · wazero"},
 	{ID: "node", Label: "Vexil TinyGo module · Node"},
 	{ID: "chromium", Label: "Vexil TinyGo module · Chromium"},
+	{ID: "node-go", Label: "Vexil Go module · Node"},
+	{ID: "chromium-go", Label: "Vexil Go module · Chromium"},
 	{ID: "launchdarkly", Label: "LaunchDarkly evaluation", Peer: true},
 	{ID: "flagd", Label: "flagd core", Peer: true},
 	{ID: "unleash", Label: "Unleash Go client", Peer: true},
@@ -393,13 +395,6 @@ func lifecycle(w func(string, ...any), in *Input) {
 			item{label + ": set a 10-attribute context", "SetContext/" + m, "ns/op"},
 		)
 	}
-	for _, m := range []string{"node", "chromium"} {
-		label := engine(m).Label
-		items = append(items,
-			item{label + ": WebAssembly.compile (the same bytes again: the engine may cache)", "Compile/" + m + "/repeat", "ns/op"},
-			item{label + ": instantiate (+ _initialize, ABI check)", "Instantiate/" + m, "ns/op"},
-		)
-	}
 	w("| what | median | range | runs |\n|---|---:|---:|---:|\n")
 	n := 0
 	for _, it := range items {
@@ -418,6 +413,7 @@ func lifecycle(w func(string, ...any), in *Input) {
 		w("| (no lifecycle benchmark in this run) | | | |\n")
 	}
 	w("\n")
+	jsLifecycle(w, in)
 }
 
 // daemon reports sync/sdkapi's BenchmarkPropagation/subscribers=<N>: one op is an admin API
