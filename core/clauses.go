@@ -58,7 +58,7 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 				goto other
 			}
 			for _, v := range c.Strings {
-				if len(a.s) >= len(v) && a.s[:len(v)] == v {
+				if len(a.s) >= len(v) && model.Equal(a.s[:len(v)], v) {
 					m = true
 					break
 				}
@@ -82,7 +82,7 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 				goto other
 			}
 			for _, v := range c.Strings {
-				if len(a.s) >= len(v) && a.s[len(a.s)-len(v):] == v {
+				if len(a.s) >= len(v) && model.Equal(a.s[len(a.s)-len(v):], v) {
 					m = true
 					break
 				}
@@ -165,13 +165,13 @@ func matchString(c *model.Clause, s string) bool {
 	switch c.Op {
 	case model.OpStartsWith:
 		for _, v := range c.Strings {
-			if strings.HasPrefix(s, v) {
+			if len(s) >= len(v) && model.Equal(s[:len(v)], v) {
 				return true
 			}
 		}
 	case model.OpEndsWith:
 		for _, v := range c.Strings {
-			if strings.HasSuffix(s, v) {
+			if len(s) >= len(v) && model.Equal(s[len(s)-len(v):], v) {
 				return true
 			}
 		}
@@ -225,7 +225,7 @@ func containsAny(s string, subs []string) bool {
 			continue
 		}
 		for i := 0; i+len(v) <= len(s); i++ {
-			if s[i] == v[0] && s[i:i+len(v)] == v {
+			if s[i] == v[0] && model.Equal(s[i:i+len(v)], v) {
 				return true
 			}
 		}

@@ -364,6 +364,11 @@ func escapedStringEnd(d string, i int) (int, bool) {
 
 // load64 reads d[i:i+8] as a little-endian word, for the scans below that test eight bytes at
 // once. The compiler merges the byte loads into one.
+func load32(d string, i int) uint32 {
+	b := d[i : i+4]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
 func load64(d string, i int) uint64 {
 	b := d[i : i+8]
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |

@@ -112,20 +112,35 @@ func (l *StringList) Index(s string, head, hash uint64) int {
 }
 
 // equalPastHead reports whether a and b, longer than seven bytes and of equal heads, are equal.
-// It compares eight bytes at a time, the last word overlapping the one before: TinyGo's string
-// comparison goes a byte at a time, which made a lookup in a list of user keys cost more in
-// wasm than the hash table around it.
-func equalPastHead(a, b string) bool {
+func equalPastHead(a, b string) bool { return len(a) == len(b) && Equal(a[7:], b[7:]) }
+
+// Equal reports whether a and b, of equal length, are the same string. The engine's string
+// comparisons are of short strings (keys, prefixes, suffixes), where comparing whole words,
+// the last one overlapping the one before, inlines and beats a call to the runtime's memequal;
+// TinyGo's own comparison goes a byte at a time, which cost more in wasm than the hash table
+// around a key lookup.
+func Equal(a, b string) bool {
 	n := len(a)
-	if n != len(b) || n < 8 {
-		return n == len(b) && a == b
+	if n != len(b) {
+		return false
 	}
-	for i := 7; i < n-8; i += 8 {
-		if load64(a, i) != load64(b, i) {
+	switch {
+	case n >= 8:
+		for i := 0; i < n-8; i += 8 {
+			if load64(a, i) != load64(b, i) {
+				return false
+			}
+		}
+		return load64(a, n-8) == load64(b, n-8)
+	case n >= 4:
+		return load32(a, 0) == load32(b, 0) && load32(a, n-4) == load32(b, n-4)
+	}
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
 			return false
 		}
 	}
-	return load64(a, n-8) == load64(b, n-8)
+	return true
 }
 
 // IndexOf is Index for a string whose head and hash the caller does not keep.

@@ -60,21 +60,23 @@ func TestStringListLong(t *testing.T) {
 	}
 }
 
-// equalPastHead is string equality for equal heads: every length from 8 to 40, a difference
-// at every position past the head.
-func TestEqualPastHead(t *testing.T) {
-	for n := 8; n <= 40; n++ {
+// Equal is string equality: every length from 0 to 40, a difference at every position.
+func TestEqual(t *testing.T) {
+	for n := 0; n <= 40; n++ {
 		a := strings.Repeat("k", n)
-		if !equalPastHead(a, strings.Clone(a)) {
+		if !Equal(a, strings.Clone(a)) || (n >= 8 && !equalPastHead(a, strings.Clone(a))) {
 			t.Fatalf("length %d: equal strings differ", n)
 		}
-		for i := 7; i < n; i++ {
+		for i := 0; i < n; i++ {
 			b := a[:i] + "j" + a[i+1:]
-			if equalPastHead(a, b) || equalPastHead(b, a) {
+			if Equal(a, b) || Equal(b, a) {
 				t.Fatalf("length %d: a difference at %d is missed", n, i)
 			}
+			if i >= 7 && (equalPastHead(a, b) || equalPastHead(b, a)) {
+				t.Fatalf("length %d: a difference at %d past the head is missed", n, i)
+			}
 		}
-		if equalPastHead(a, a+"k") {
+		if Equal(a, a+"k") || Equal(a+"k", a) {
 			t.Fatalf("length %d: a longer string is equal", n)
 		}
 	}
