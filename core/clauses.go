@@ -28,7 +28,17 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 		case model.OpEquals, model.OpNotEquals, model.OpIn, model.OpNotIn:
 			switch a.kind {
 			case attrString:
-				m = a.find(&c.Set) >= 0
+				if c.Set.Hashed() {
+					m = a.findHashed(&c.Set) >= 0
+					break
+				}
+				// a.find, by hand: the head scan of a short list inlined
+				for i, h := range c.Set.Heads() {
+					if h == a.head && c.Set.EqualAt(i, a.s) {
+						m = true
+						break
+					}
+				}
 			case attrAbsent:
 				goto missing
 			case attrNumber:

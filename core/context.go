@@ -34,12 +34,16 @@ type attr struct {
 	strHash              uint64
 }
 
-// find looks a string attribute up in l, hashing it only for a long list, and then once per
-// value however many lists it is looked up in.
+// find looks a string attribute up in l: a short list by scanning its heads, a long one by
+// hash, computed once per value however many lists it is looked up in.
 func (a *attr) find(l *model.StringList) int {
 	if !l.Hashed() {
-		return l.Index(a.s, a.head, 0)
+		return l.Scan(a.s, a.head)
 	}
+	return a.findHashed(l)
+}
+
+func (a *attr) findHashed(l *model.StringList) int {
 	if !a.strHashed {
 		a.strHash, a.strHashed = model.StrHash(a.s), true
 	}

@@ -93,12 +93,7 @@ func (l *StringList) Hashed() bool { return l.slots != nil }
 // read only when the list is Hashed.
 func (l *StringList) Index(s string, head, hash uint64) int {
 	if l.slots == nil {
-		for i, h := range l.heads {
-			if h == head && (len(s) <= 7 || equalPastHead(l.strs[i], s)) {
-				return i
-			}
-		}
-		return -1
+		return l.Scan(s, head)
 	}
 	for j := hash & l.mask; ; j = (j + 1) & l.mask {
 		k := int(l.slots[j]) - 1
@@ -109,6 +104,24 @@ func (l *StringList) Index(s string, head, hash uint64) int {
 			return k
 		}
 	}
+}
+
+// Heads returns the heads (see Head) of the strings, in order, for callers that scan a short
+// list inline; EqualAt then confirms a match of equal heads.
+func (l *StringList) Heads() []uint64 { return l.heads }
+
+// EqualAt reports whether s, of the same head as string i, is string i.
+func (l *StringList) EqualAt(i int, s string) bool { return len(s) <= 7 || equalPastHead(l.strs[i], s) }
+
+// Scan is Index for a short list (not Hashed): it compares heads, and strings only where the
+// heads are equal. Small enough to inline into the evaluator's clause loop.
+func (l *StringList) Scan(s string, head uint64) int {
+	for i, h := range l.heads {
+		if h == head && (len(s) <= 7 || equalPastHead(l.strs[i], s)) {
+			return i
+		}
+	}
+	return -1
 }
 
 // equalPastHead reports whether a and b, longer than seven bytes and of equal heads, are equal.
