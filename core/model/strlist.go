@@ -100,7 +100,7 @@ func (l *StringList) Index(s string, head, hash uint64) int {
 		if k < 0 {
 			return -1
 		}
-		if l.heads[k] == head && (len(s) <= 7 || equalPastHead(l.strs[k], s)) {
+		if l.heads[k] == head && l.EqualAt(k, s) {
 			return k
 		}
 	}
@@ -110,22 +110,20 @@ func (l *StringList) Index(s string, head, hash uint64) int {
 // list inline; EqualAt then confirms a match of equal heads.
 func (l *StringList) Heads() []uint64 { return l.heads }
 
-// EqualAt reports whether s, of the same head as string i, is string i.
-func (l *StringList) EqualAt(i int, s string) bool { return len(s) <= 7 || equalPastHead(l.strs[i], s) }
+// EqualAt reports whether s, of the same head as string i, is string i: equal heads mean equal
+// strings up to seven bytes, and otherwise equal first seven bytes.
+func (l *StringList) EqualAt(i int, s string) bool { return len(s) <= 7 || Equal(l.strs[i][7:], s[7:]) }
 
 // Scan is Index for a short list (not Hashed): it compares heads, and strings only where the
 // heads are equal. Small enough to inline into the evaluator's clause loop.
 func (l *StringList) Scan(s string, head uint64) int {
 	for i, h := range l.heads {
-		if h == head && (len(s) <= 7 || equalPastHead(l.strs[i], s)) {
+		if h == head && l.EqualAt(i, s) {
 			return i
 		}
 	}
 	return -1
 }
-
-// equalPastHead reports whether a and b, longer than seven bytes and of equal heads, are equal.
-func equalPastHead(a, b string) bool { return len(a) == len(b) && Equal(a[7:], b[7:]) }
 
 // Equal reports whether a and b, of equal length, are the same string. The engine's string
 // comparisons are of short strings (keys, prefixes, suffixes), where comparing whole words,
