@@ -108,7 +108,12 @@ func (e *Evaluator) matchClauses(clauses []model.Clause, any bool, ctx *Context)
 			if a.kind != attrString {
 				goto other
 			}
-			m = matchSemverAttr(c, a)
+			// The attribute's version is parsed once per request, however many clauses
+			// compare it.
+			if a.ver == verUnknown {
+				a.parseSemver()
+			}
+			m = a.ver == verValid && matchSemver(c, &a.semver)
 		case model.OpInSegment, model.OpNotInSegment:
 			for _, si := range c.Segments {
 				if e.inSegment(&e.snap.Segments[si], ctx) {
@@ -203,18 +208,6 @@ func matchString(c *model.Clause, s string) bool {
 	return false
 }
 
-// matchSemverAttr is a semver clause on a string attribute, whose parsed version is cached in
-// the context so that a request parses it once however many flags compare it.
-func matchSemverAttr(c *model.Clause, a *attr) bool {
-	if a.ver == verUnknown {
-		a.ver = verInvalid
-		if v, ok := model.ParseSemver(a.s); ok {
-			a.semver, a.ver = v, verValid
-		}
-	}
-	return a.ver == verValid && matchSemver(c, &a.semver)
-}
-
 func matchSemver(c *model.Clause, v *model.Semver) bool {
 	for i := range c.Versions {
 		if c.Accepts(model.CompareSemver(v, &c.Versions[i])) {
@@ -228,15 +221,19 @@ func matchSemver(c *model.Clause, v *model.Semver) bool {
 // a byte loop beats strings.Contains's general search.
 func containsAny(s string, subs []string) bool {
 	for _, v := range subs {
-		if len(s) > 32 || len(v) == 0 {
+		switch {
+		case len(v) > len(s):
+		case len(v) == 0:
+			return true
+		case len(s) > 32:
 			if strings.Contains(s, v) {
 				return true
 			}
-			continue
-		}
-		for i := 0; i+len(v) <= len(s); i++ {
-			if s[i] == v[0] && model.Equal(s[i:i+len(v)], v) {
-				return true
+		default:
+			for i, c := 0, v[0]; i <= len(s)-len(v); i++ {
+				if s[i] == c && model.Equal(s[i:i+len(v)], v) {
+					return true
+				}
 			}
 		}
 	}

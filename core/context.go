@@ -50,6 +50,14 @@ func (a *attr) findHashed(l *model.StringList) int {
 	return l.Index(a.s, a.head, a.strHash)
 }
 
+// parseSemver caches the string attribute as a semantic version (or that it is none).
+func (a *attr) parseSemver() {
+	a.ver = verInvalid
+	if v, ok := model.ParseSemver(a.s); ok {
+		a.semver, a.ver = v, verValid
+	}
+}
+
 type verState uint8
 
 const (
