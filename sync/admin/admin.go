@@ -67,9 +67,16 @@ func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	const v1 = "/api/v1"
 	mux.HandleFunc("GET "+v1+"/openapi.json", serveOpenAPI)
+	// allowed holds the methods of each path, for the 405 answer to any other method.
+	allowed := map[string][]string{}
+	var paths []string
 	route := func(pattern string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
 		mux.Handle(method+" "+v1+path, a.authorize(h))
+		if allowed[path] == nil {
+			paths = append(paths, path)
+		}
+		allowed[path] = append(allowed[path], method)
 	}
 	route("GET /environments", a.listEnvironments)
 	route("POST /environments", a.createEnvironment)
@@ -98,7 +105,23 @@ func Handler(cfg Config) http.Handler {
 	route("POST /environments/{env}/kill", a.kill)
 	route("GET /environments/{env}/audit", a.audit)
 	route("POST /environments/{env}/explain", a.explain)
+	// What no route takes: 405 (with Allow) when the path is an endpoint's and only the method
+	// is wrong, else 404. A second mux of the paths alone tells them apart with the same
+	// pattern matching.
+	byPath := http.NewServeMux()
+	for _, path := range paths {
+		allow := strings.Join(allowed[path], ", ")
+		byPath.HandleFunc(v1+path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+				r.Method+" "+r.URL.Path+": allowed methods are "+allow, nil)
+		})
+	}
 	mux.HandleFunc(v1+"/", func(w http.ResponseWriter, r *http.Request) {
+		if h, pattern := byPath.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
 	return mux

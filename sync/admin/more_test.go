@@ -366,3 +366,39 @@ func TestOddFlagKeys(t *testing.T) {
 		}
 	}
 }
+
+// A method an endpoint does not take gets 405 with the methods it does take in Allow; a path
+// no endpoint has gets 404. Both are JSON errors, and neither changes anything.
+func TestWrongMethod(t *testing.T) {
+	h := start(t)
+	h.mustCreate(boolFlag("a"))
+	before := h.fingerprint()
+	for _, c := range []struct{ method, path, allow string }{
+		{"PATCH", "/api/v1/environments/test/flags/a", "GET, PUT, DELETE"},
+		{"DELETE", "/api/v1/environments", "GET, POST"},
+		{"GET", "/api/v1/environments/test/kill", "POST"},
+		{"PUT", "/api/v1/environments/test/flags/a/plan/advance", "POST"},
+		{"GET", "/api/v1/nothing/here", ""},
+	} {
+		req, _ := http.NewRequest(c.method, h.srv.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e errorBody
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		wantStatus, wantCode := 405, "method_not_allowed"
+		if c.allow == "" {
+			wantStatus, wantCode = 404, "not_found"
+		}
+		if resp.StatusCode != wantStatus || e.Code != wantCode || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d %q, Allow %q; want %d %q, Allow %q", c.method, c.path, resp.StatusCode, e.Code,
+				resp.Header.Get("Allow"), wantStatus, wantCode, c.allow)
+		}
+	}
+	if h.fingerprint() != before {
+		t.Fatal("a refused request changed Redis")
+	}
+}
