@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test ./hosts/go/internal/wasmengine -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core/model -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./core/model -run '^$$' -fuzz '^FuzzSum256$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./core/model -run '^$$' -fuzz '^FuzzRegex$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # The benchmark suite (bench/README.md): the scenario matrix of bench/scenarios on the native
 # core and both modules under wazero (one test binary, so ratios compare the same run), module
