@@ -12,6 +12,7 @@ import (
 	"github.com/open-feature/flagd/core/pkg/sync"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // The generated snapshot as one flagd flag configuration (flagd's JSON schema with JSON Logic
@@ -31,7 +32,7 @@ import (
 // that depend on one left out.
 
 func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,16 +47,15 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return obj{"or": cs}
 	}
-	// eachOf tests c's values against its attribute, any of them: over a list attribute, any
-	// of its elements.
-	eachOf := func(c *snapClause, test func(x any, val any) any) any {
-		a := c.Attribute
+	// eachOf tests values against attribute a, any of them: over a list attribute, any of its
+	// elements.
+	eachOf := func(a string, values []any, test func(x any, val any) any) any {
 		x := any(v(a))
 		if isList(a) {
 			x = v("")
 		}
 		var cs []any
-		for _, val := range c.Values {
+		for _, val := range values {
 			cs = append(cs, test(x, val))
 		}
 		t := anyOf(cs)
@@ -64,43 +64,20 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return t
 	}
-	var clause func(c *snapClause) (any, error)
-	rule := func(r *snapRule) (any, error) {
-		var cs []any
-		for i := range r.Clauses {
-			c, err := clause(&r.Clauses[i])
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		switch {
-		case r.Match == "any" && len(cs) == 0:
-			return false, nil
-		case r.Match == "any":
-			return anyOf(cs), nil
-		case len(cs) == 0:
-			return true, nil
-		}
-		return obj{"and": cs}, nil
-	}
-	clause = func(c *snapClause) (any, error) {
+	clause := func(c *flagdoc.Clause, values []any) (any, error) {
 		a := c.Attribute
-		each := func(test func(x any, val any) any) any { return eachOf(c, test) }
+		each := func(test func(x any, val any) any) any { return eachOf(a, values, test) }
 		var out any
 		negate := c.Negate
 		switch c.Op {
 		case "equals", "in", "notEquals", "notIn":
 			strs := true
-			for _, val := range c.Values {
+			for _, val := range values {
 				_, ok := val.(string)
 				strs = strs && ok
 			}
 			if strs { // one "in" over the list, not a test per value
-				vals := c.Values
-				c := *c
-				c.Values = []any{vals}
-				out = eachOf(&c, func(x, vals any) any { return obj{"in": []any{x, vals}} })
+				out = eachOf(a, []any{values}, func(x, vals any) any { return obj{"in": []any{x, vals}} })
 			} else {
 				out = each(func(x, val any) any { return obj{"==": []any{x, val}} })
 			}
@@ -121,7 +98,7 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			out = each(func(x, val any) any { return obj{"sem_ver": []any{x, op, val}} })
 		case "inSegment", "notInSegment":
 			var cs []any
-			for _, s := range c.Values {
+			for _, s := range values {
 				cs = append(cs, obj{"$ref": s})
 			}
 			out = anyOf(cs)
@@ -138,12 +115,27 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return out, nil
 	}
+	rule := func(match string, clauses []flagdoc.Clause) (any, error) {
+		cs, err := translateClauses(clauses, clause)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case match == "any" && len(cs) == 0:
+			return false, nil
+		case match == "any":
+			return anyOf(cs), nil
+		case len(cs) == 0:
+			return true, nil
+		}
+		return obj{"and": cs}, nil
+	}
 	evaluators := obj{}
 	for _, s := range d.Segments {
 		in := any(obj{"in": []any{v("targetingKey"), append([]string{}, s.Included...)}})
 		var rules []any
-		for i := range s.Rules {
-			r, err := rule(&s.Rules[i])
+		for _, sr := range s.Rules {
+			r, err := rule(sr.Match, sr.Clauses)
 			if err != nil {
 				return nil, nil, fmt.Errorf("segment %s: %v", s.Key, err)
 			}
@@ -167,11 +159,11 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		case f.Schedule != nil:
 			reason = "schedule (flagd's clock is its own, not the request's time)"
 		}
-		serve := func(s *snapServe) any {
+		serve := func(s *flagdoc.Serve) any {
 			if s.Rollout == nil {
 				return variant(*s.Variation)
 			}
-			args := []any{obj{"cat": []any{s.Rollout.salt(&f) + ".", v(s.Rollout.bucketBy())}}}
+			args := []any{obj{"cat": []any{rolloutSalt(s.Rollout, &f) + ".", v(bucketBy(s.Rollout))}}}
 			for _, w := range s.Rollout.Variations {
 				args = append(args, []any{variant(w.Variation), w.Weight})
 			}
@@ -182,14 +174,15 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			chain = append(chain, obj{"in": []any{v("targetingKey"), t.Values}}, variant(t.Variation))
 		}
 		for i := range f.Rules {
-			cond, err := rule(&f.Rules[i])
+			r := &f.Rules[i]
+			cond, err := rule(r.Match, r.Clauses)
 			if err != nil {
 				if reason == "" {
 					reason = err.Error()
 				}
 				break
 			}
-			chain = append(chain, cond, serve(&f.Rules[i].snapServe))
+			chain = append(chain, cond, serve(ruleServe(r)))
 		}
 		variants := obj{}
 		for i, val := range f.Variations {
@@ -203,9 +196,9 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 					flag["targeting"] = obj{"if": append(chain, variant(*f.Fallthrough.Variation))}
 				}
 			} else if len(chain) > 0 {
-				flag["targeting"] = obj{"if": append(chain, serve(&f.Fallthrough))}
+				flag["targeting"] = obj{"if": append(chain, serve(f.Fallthrough))}
 			} else {
-				flag["targeting"] = serve(&f.Fallthrough)
+				flag["targeting"] = serve(f.Fallthrough)
 			}
 		}
 		if cov.admit(&f, reason) {

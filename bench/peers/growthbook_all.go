@@ -9,6 +9,7 @@ import (
 	gb "github.com/growthbook/growthbook-golang"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // The generated snapshot as a GrowthBook SDK payload ({"features": {…}, "savedGroups": {…}},
@@ -32,18 +33,13 @@ import (
 // depend on one left out.
 
 func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, nil, err
 	}
 	type obj = map[string]any
 	cov := newCoverage(len(d.Flags))
-	attr := func(name string) string {
-		if name == "targetingKey" {
-			return "id"
-		}
-		return name
-	}
+	attr := keyAs("id")
 	exists := func(a string) obj { return obj{a: obj{"$exists": true}} }
 	anyOf := func(cs []any) obj {
 		if len(cs) == 1 {
@@ -52,32 +48,11 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		return obj{"$or": cs}
 	}
 	segCond := map[string]obj{}
-	var clause func(c *snapClause) (obj, error)
-	rule := func(r *snapRule) (obj, error) {
-		var cs []any
-		for i := range r.Clauses {
-			c, err := clause(&r.Clauses[i])
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		if r.Match == "any" {
-			if len(cs) == 0 {
-				return obj{"$or": []any{}}, nil
-			}
-			return anyOf(cs), nil
-		}
-		if len(cs) == 0 {
-			return obj{}, nil
-		}
-		return obj{"$and": cs}, nil
-	}
-	clause = func(c *snapClause) (obj, error) {
+	clause := func(c *flagdoc.Clause, values []any) (any, error) {
 		a := attr(c.Attribute)
 		regex := func(prefix, suffix string) obj {
 			var cs []any
-			for _, v := range c.Values {
+			for _, v := range values {
 				re := prefix + regexp.QuoteMeta(fmt.Sprint(v)) + suffix
 				if prefix == "" && suffix == "" && c.Op == "matches" {
 					re = fmt.Sprint(v)
@@ -92,7 +67,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		compare := func(op string) obj {
 			var cs []any
-			for _, v := range c.Values {
+			for _, v := range values {
 				cs = append(cs, obj{"$and": []any{exists(a), obj{a: obj{op: v}}}})
 			}
 			return anyOf(cs)
@@ -101,9 +76,9 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		negate := c.Negate
 		switch c.Op {
 		case "equals", "in":
-			out = obj{a: obj{"$in": c.Values}}
+			out = obj{a: obj{"$in": values}}
 		case "notEquals", "notIn":
-			out, negate = obj{a: obj{"$in": c.Values}}, !negate
+			out, negate = obj{a: obj{"$in": values}}, !negate
 		case "contains", "matches":
 			out = regex("", "")
 		case "startsWith":
@@ -116,7 +91,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			out = compare(map[string]string{"semverEq": "$veq", "semverLt": "$vlt", "semverLte": "$vlte", "semverGt": "$vgt", "semverGte": "$vgte"}[c.Op])
 		case "inSegment", "notInSegment":
 			var cs []any
-			for _, v := range c.Values {
+			for _, v := range values {
 				cs = append(cs, segCond[v.(string)])
 			}
 			out = anyOf(cs)
@@ -131,13 +106,29 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return out, nil
 	}
+	rule := func(match string, clauses []flagdoc.Clause) (obj, error) {
+		cs, err := translateClauses(clauses, clause)
+		if err != nil {
+			return nil, err
+		}
+		if match == "any" {
+			if len(cs) == 0 {
+				return obj{"$or": []any{}}, nil
+			}
+			return anyOf(cs), nil
+		}
+		if len(cs) == 0 {
+			return obj{}, nil
+		}
+		return obj{"$and": cs}, nil
+	}
 	groups := obj{}
 	for _, s := range d.Segments {
 		// A saved group must be a list: a null one matches nobody, even under $notInGroup.
 		groups[s.Key+"/included"], groups[s.Key+"/excluded"] = append([]string{}, s.Included...), append([]string{}, s.Excluded...)
 		var rules []any
-		for i := range s.Rules {
-			r, err := rule(&s.Rules[i])
+		for _, sr := range s.Rules {
+			r, err := rule(sr.Match, sr.Clauses)
 			if err != nil {
 				return nil, nil, fmt.Errorf("segment %s: %v", s.Key, err)
 			}
@@ -156,7 +147,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			reason = "schedule (no time window in GrowthBook's feature rules)"
 		}
 		off := f.Variations[*f.OffVariation]
-		serve := func(s *snapServe, cond obj) obj {
+		serve := func(s *flagdoc.Serve, cond obj) obj {
 			if s.Rollout == nil {
 				return obj{"condition": cond, "force": f.Variations[*s.Variation]}
 			}
@@ -165,7 +156,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 				vs = append(vs, f.Variations[w.Variation])
 				ws = append(ws, float64(w.Weight)/100000)
 			}
-			return obj{"condition": cond, "key": f.Key, "seed": s.Rollout.salt(&f), "hashAttribute": attr(s.Rollout.bucketBy()),
+			return obj{"condition": cond, "key": f.Key, "seed": rolloutSalt(s.Rollout, &f), "hashAttribute": attr(bucketBy(s.Rollout)),
 				"variations": vs, "weights": ws, "coverage": 1}
 		}
 		var rules []any
@@ -181,12 +172,13 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			rules = append(rules, obj{"condition": obj{"id": obj{"$in": t.Values}}, "force": f.Variations[t.Variation]})
 		}
 		for i := range f.Rules {
-			cond, err := rule(&f.Rules[i])
+			r := &f.Rules[i]
+			cond, err := rule(r.Match, r.Clauses)
 			if err != nil {
 				reason = err.Error()
 				break
 			}
-			rules = append(rules, serve(&f.Rules[i].snapServe, cond))
+			rules = append(rules, serve(ruleServe(r), cond))
 		}
 		feature := obj{"defaultValue": off}
 		switch {
@@ -194,7 +186,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		case f.Fallthrough.Rollout == nil:
 			feature["defaultValue"], feature["rules"] = f.Variations[*f.Fallthrough.Variation], rules
 		default:
-			feature["rules"] = append(rules, serve(&f.Fallthrough, obj{}))
+			feature["rules"] = append(rules, serve(f.Fallthrough, obj{}))
 		}
 		if cov.admit(&f, reason) {
 			features[f.Key] = feature
@@ -202,16 +194,6 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 	}
 	payload, err := json.Marshal(obj{"features": features, "savedGroups": groups, "dateUpdated": "2026-11-23T12:00:00Z"})
 	return payload, cov, err
-}
-
-// flag returns the flag with key (nil when none).
-func (d *snapDoc) flag(key string) *snapFlag {
-	for i := range d.Flags {
-		if d.Flags[i].Key == key {
-			return &d.Flags[i]
-		}
-	}
-	return nil
 }
 
 // growthBookLoad loads an API payload into a new client, as the SDK does with an API response.
@@ -257,15 +239,9 @@ func growthBookAll(sc *scenarios.Scenario) (*AllCase, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := parseDoc(sc.Snapshot)
+	keys, err := keptKeys(sc, lc.Coverage)
 	if err != nil {
 		return nil, err
-	}
-	var keys []string
-	for _, f := range d.Flags {
-		if lc.Coverage.Kept(f.Key) {
-			keys = append(keys, f.Key)
-		}
 	}
 	ctx := context.Background()
 	var sink *gb.FeatureResult

@@ -11,6 +11,7 @@ import (
 	"github.com/launchdarkly/go-server-sdk-evaluation/v3/ldmodel"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // The generated snapshot in LaunchDarkly's flag and segment JSON (what its streaming service
@@ -29,35 +30,23 @@ import (
 // flags that depend on one left out.
 
 func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, nil, err
 	}
 	type obj = map[string]any
 	cov := newCoverage(len(d.Flags))
-	attr := func(name string) string {
-		if name == "targetingKey" {
-			return "key"
-		}
-		return name
-	}
+	attr := keyAs("key")
 	ldOps := map[string]string{"equals": "in", "in": "in", "notEquals": "in", "notIn": "in",
 		"contains": "contains", "startsWith": "startsWith", "endsWith": "endsWith", "matches": "matches",
 		"lt": "lessThan", "lte": "lessThanOrEqual", "gt": "greaterThan", "gte": "greaterThanOrEqual",
 		"before": "before", "after": "after", "semverEq": "semVerEqual", "semverLt": "semVerLessThan",
 		"semverGt": "semVerGreaterThan", "inSegment": "segmentMatch", "notInSegment": "segmentMatch"}
 	negated := map[string]bool{"notEquals": true, "notIn": true, "notInSegment": true}
-	neg := func(c obj) obj {
-		out := obj{}
-		for k, v := range c {
-			out[k] = v
-		}
-		out["negate"] = !c["negate"].(bool)
-		return out
-	}
-	clause := func(c *snapClause) (dnf[obj], error) {
+	neg := func(c obj) obj { return flipped(c, "negate") }
+	clause := func(c *flagdoc.Clause, values []any) (dnf[obj], error) {
 		lit := func(op string) obj {
-			o := obj{"attribute": attr(c.Attribute), "op": op, "values": c.Values, "negate": negated[c.Op]}
+			o := obj{"attribute": attr(c.Attribute), "op": op, "values": values, "negate": negated[c.Op]}
 			if op == "segmentMatch" {
 				o["attribute"] = "key"
 			}
@@ -81,22 +70,11 @@ func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return out, nil
 	}
-	rule := func(r *snapRule) (dnf[obj], error) {
-		var cs []dnf[obj]
-		for i := range r.Clauses {
-			c, err := clause(&r.Clauses[i])
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		return ruleDNF(r, cs), nil
-	}
 	segments := obj{}
 	for _, s := range d.Segments {
 		var rules []any
-		for i := range s.Rules {
-			alts, err := rule(&s.Rules[i])
+		for _, r := range s.Rules {
+			alts, err := ruleDNF(r.Match, r.Clauses, clause)
 			if err != nil {
 				return nil, nil, fmt.Errorf("segment %s: %v", s.Key, err)
 			}
@@ -113,27 +91,27 @@ func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			reason = "schedule (no time window in LaunchDarkly's flag model)"
 		}
 		salt := f.Key
-		serve := func(s *snapServe) obj {
+		serve := func(s *flagdoc.Serve) obj {
 			if s.Rollout == nil {
 				return obj{"variation": *s.Variation}
 			}
-			salt = s.Rollout.salt(&f)
+			salt = rolloutSalt(s.Rollout, &f)
 			var vs []any
 			for _, w := range s.Rollout.Variations {
 				vs = append(vs, obj{"variation": w.Variation, "weight": w.Weight})
 			}
-			return obj{"rollout": obj{"variations": vs, "bucketBy": attr(s.Rollout.bucketBy())}}
+			return obj{"rollout": obj{"variations": vs, "bucketBy": attr(bucketBy(s.Rollout))}}
 		}
 		var rules, prereqs, targets []any
 		for i := range f.Rules {
 			r := &f.Rules[i]
-			alts, err := rule(r)
+			alts, err := ruleDNF(r.Match, r.Clauses, clause)
 			if err != nil {
 				reason = err.Error()
 				break
 			}
 			for k, conj := range alts {
-				lr := serve(&r.snapServe)
+				lr := serve(ruleServe(r))
 				lr["id"], lr["clauses"] = fmt.Sprintf("%s#%d", r.ID, k), conj
 				rules = append(rules, lr)
 			}
@@ -153,7 +131,7 @@ func launchDarklyTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		flags[f.Key] = obj{"key": f.Key, "version": 1, "on": f.Enabled, "variations": f.Variations,
 			"offVariation": f.OffVariation, "prerequisites": prereqs, "targets": targets, "rules": rules,
-			"fallthrough": serve(&f.Fallthrough), "salt": salt}
+			"fallthrough": serve(f.Fallthrough), "salt": salt}
 	}
 	payload, err := json.Marshal(obj{"flags": flags, "segments": segments})
 	return payload, cov, err
@@ -211,16 +189,13 @@ func launchDarklyAll(sc *scenarios.Scenario) (*AllCase, error) {
 	}
 	ev := ld.NewEvaluator(data)
 	ctx := launchDarklyContext(sc.Key, sc.Attrs)
-	// In document order, as the report lists flags.
-	d, err := parseDoc(sc.Snapshot)
+	keys, err := keptKeys(sc, lc.Coverage)
 	if err != nil {
 		return nil, err
 	}
 	var flags []*ldmodel.FeatureFlag
-	for _, f := range d.Flags {
-		if lf := data.flags[f.Key]; lf != nil {
-			flags = append(flags, lf)
-		}
+	for _, k := range keys {
+		flags = append(flags, data.flags[k])
 	}
 	var sink ld.Result
 	return &AllCase{

@@ -130,7 +130,7 @@ func jsonText(v any) (string, error) {
 
 // targets returns the target lists of the scenario's flag by served variation.
 func targets(sc *scenarios.Scenario) (map[int][]string, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func targets(sc *scenarios.Scenario) (map[int][]string, error) {
 
 // segmentMembers returns the included keys of the scenario's only segment.
 func segmentMembers(sc *scenarios.Scenario) ([]string, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, err
 	}

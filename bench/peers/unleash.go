@@ -104,20 +104,7 @@ func prepareUnleash(sc *scenarios.Scenario) (*Case, error) {
 		return nil, fmt.Errorf("%s: %v", sc.Name, err)
 	}
 	build := func(key string) ucontext.Context {
-		props := map[string]string{}
-		for _, a := range sc.Attrs {
-			switch v := a.Value.(type) {
-			case string:
-				props[a.Name] = v
-			case float64:
-				props[a.Name] = strconv.FormatFloat(v, 'f', -1, 64)
-			case bool:
-				props[a.Name] = strconv.FormatBool(v)
-			case []string:
-				props[a.Name] = strings.Join(v, ",")
-			}
-		}
-		return ucontext.Context{UserId: key, Properties: props}
+		return ucontext.Context{UserId: key, Properties: unleashProperties(sc.Attrs)}
 	}
 	opt := unleashsdk.WithContext(build(sc.Key))
 	vopt := unleashsdk.WithVariantContext(build(sc.Key))
@@ -138,6 +125,25 @@ func prepareUnleash(sc *scenarios.Scenario) (*Case, error) {
 		}
 	}
 	return c, nil
+}
+
+// unleashProperties gives the scenario's attributes as Unleash context properties, which are
+// strings: numbers and booleans as text, lists joined with commas.
+func unleashProperties(attrs []scenarios.Attr) map[string]string {
+	props := map[string]string{}
+	for _, a := range attrs {
+		switch v := a.Value.(type) {
+		case string:
+			props[a.Name] = v
+		case float64:
+			props[a.Name] = strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			props[a.Name] = strconv.FormatBool(v)
+		case []string:
+			props[a.Name] = strings.Join(v, ",")
+		}
+	}
+	return props
 }
 
 // quietListener passes on the client's first error and drops every other event (the client

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	unleashsdk "github.com/Unleash/unleash-client-go/v4"
@@ -13,6 +12,7 @@ import (
 	ucontext "github.com/Unleash/unleash-client-go/v4/context"
 
 	"github.com/vexil-flags/vexil/bench/scenarios"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // The generated snapshot as Unleash's client API features response, served over real HTTP to
@@ -41,18 +41,13 @@ import (
 type unleashLit = map[string]any
 
 func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Coverage, error) {
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	type obj = map[string]any
 	cov := newCoverage(len(d.Flags))
-	field := func(name string) string {
-		if name == "targetingKey" {
-			return "userId"
-		}
-		return name
-	}
+	field := keyAs("userId")
 	text := func(v any) string {
 		switch v := v.(type) {
 		case string:
@@ -73,35 +68,16 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 		}
 		return c
 	}
-	neg := func(c unleashLit) unleashLit {
-		out := unleashLit{}
-		for k, v := range c {
-			out[k] = v
-		}
-		out["inverted"] = !c["inverted"].(bool)
-		return out
-	}
+	neg := func(c unleashLit) unleashLit { return flipped(c, "inverted") }
 	segDNF := map[string]dnf[unleashLit]{}
-	var clause func(c *snapClause) (dnf[unleashLit], error)
-	rule := func(r *snapRule) (dnf[unleashLit], error) {
-		var cs []dnf[unleashLit]
-		for i := range r.Clauses {
-			c, err := clause(&r.Clauses[i])
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		return ruleDNF(r, cs), nil
-	}
-	clause = func(c *snapClause) (dnf[unleashLit], error) {
+	clause := func(c *flagdoc.Clause, values []any) (dnf[unleashLit], error) {
 		if isList(c.Attribute) {
 			return nil, fmt.Errorf("a clause on a list attribute (Unleash context fields are strings)")
 		}
 		// each is any of c's values under a one-value operator.
 		each := func(op string) dnf[unleashLit] {
 			out := dnf[unleashLit]{}
-			for _, v := range c.Values {
+			for _, v := range values {
 				out = append(out, []unleashLit{lit(c.Attribute, op, v)})
 			}
 			return out
@@ -110,17 +86,17 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 		negate := c.Negate
 		switch c.Op {
 		case "equals", "in", "notEquals", "notIn":
-			if _, num := c.Values[0].(float64); num {
+			if _, num := values[0].(float64); num {
 				out = each("NUM_EQ")
 			} else {
-				out = dnfLit(lit(c.Attribute, "IN", c.Values...))
+				out = dnfLit(lit(c.Attribute, "IN", values...))
 			}
 			if c.Op == "notEquals" || c.Op == "notIn" {
 				negate = !negate
 			}
 		case "contains", "startsWith", "endsWith":
 			op := map[string]string{"contains": "STR_CONTAINS", "startsWith": "STR_STARTS_WITH", "endsWith": "STR_ENDS_WITH"}[c.Op]
-			out = dnfLit(lit(c.Attribute, op, c.Values...))
+			out = dnfLit(lit(c.Attribute, op, values...))
 		case "lt", "lte", "gt", "gte":
 			out = each(map[string]string{"lt": "NUM_LT", "lte": "NUM_LTE", "gt": "NUM_GT", "gte": "NUM_GTE"}[c.Op])
 		case "semverEq", "semverLt", "semverGt":
@@ -131,7 +107,7 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 			out = dnfOr(each("SEMVER_LT"), each("SEMVER_EQ"))
 		case "inSegment", "notInSegment":
 			out = dnf[unleashLit]{}
-			for _, s := range c.Values {
+			for _, s := range values {
 				sd, ok := segDNF[s.(string)]
 				if !ok {
 					return nil, fmt.Errorf("a segment left out: a clause on a list attribute (Unleash context fields are strings)")
@@ -155,8 +131,8 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 		in := dnfLit(lit("targetingKey", "IN", toAny(s.Included)...))
 		rest := dnf[unleashLit]{}
 		ok := true
-		for i := range s.Rules {
-			r, err := rule(&s.Rules[i])
+		for _, sr := range s.Rules {
+			r, err := ruleDNF(sr.Match, sr.Clauses, clause)
 			if err != nil {
 				ok = false
 				break
@@ -192,15 +168,15 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 				"payload": obj{"type": "json", "value": string(b)}}
 		}
 		var strategies []any
-		add := func(cond dnf[unleashLit], s *snapServe) {
+		add := func(cond dnf[unleashLit], s *flagdoc.Serve) {
 			var variants []any
 			groupID := f.Key
 			if s.Rollout == nil {
 				variants = append(variants, variant(*s.Variation, 1000, "default"))
 			} else {
-				groupID = s.Rollout.salt(&f)
+				groupID = rolloutSalt(s.Rollout, &f)
 				for _, w := range s.Rollout.Variations {
-					variants = append(variants, variant(w.Variation, w.Weight/100, field(s.Rollout.bucketBy())))
+					variants = append(variants, variant(w.Variation, w.Weight/100, field(bucketBy(s.Rollout))))
 				}
 			}
 			for _, conj := range cond {
@@ -210,22 +186,23 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 		}
 		for _, t := range f.Targets {
 			v := t.Variation
-			add(dnfLit(lit("targetingKey", "IN", toAny(t.Values)...)), &snapServe{Variation: &v})
+			add(dnfLit(lit("targetingKey", "IN", toAny(t.Values)...)), &flagdoc.Serve{Variation: &v})
 		}
 		for i := range f.Rules {
-			cond, err := rule(&f.Rules[i])
+			r := &f.Rules[i]
+			cond, err := ruleDNF(r.Match, r.Clauses, clause)
 			if err != nil {
 				if reason == "" {
 					reason = err.Error()
 				}
 				break
 			}
-			if r := f.Rules[i].Rollout; r != nil && anyWeightBelow(r, 100) {
+			if r.Rollout != nil && anyWeightBelow(r.Rollout, 100) {
 				reason = "a rollout weight below 0.1% (Unleash weights are thousandths)"
 			}
-			add(cond, &f.Rules[i].snapServe)
+			add(cond, ruleServe(r))
 		}
-		add(dnfTrue[unleashLit](), &f.Fallthrough)
+		add(dnfTrue[unleashLit](), f.Fallthrough)
 		feature := obj{"name": f.Key, "type": "release", "enabled": f.Enabled, "strategies": strategies}
 		var deps []any
 		for _, p := range f.Prerequisites {
@@ -248,7 +225,7 @@ func unleashTranslate(sc *scenarios.Scenario) ([]byte, map[string]string, *Cover
 	return payload, offValues, cov, err
 }
 
-func anyWeightBelow(r *snapRollout, w int) bool {
+func anyWeightBelow(r *flagdoc.Rollout, w int) bool {
 	for _, v := range r.Variations {
 		if v.Weight%w != 0 {
 			return true
@@ -291,31 +268,12 @@ func unleashAll(sc *scenarios.Scenario) (*AllCase, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := map[string]string{}
-	for _, a := range sc.Attrs {
-		switch v := a.Value.(type) {
-		case string:
-			props[a.Name] = v
-		case float64:
-			props[a.Name] = strconv.FormatFloat(v, 'f', -1, 64)
-		case bool:
-			props[a.Name] = strconv.FormatBool(v)
-		case []string:
-			props[a.Name] = strings.Join(v, ",")
-		}
-	}
-	opt := unleashsdk.WithVariantContext(ucontext.Context{UserId: sc.Key, Properties: props,
+	opt := unleashsdk.WithVariantContext(ucontext.Context{UserId: sc.Key, Properties: unleashProperties(sc.Attrs),
 		CurrentTime: time.UnixMilli(sc.Now).UTC().Format(time.RFC3339Nano)})
-	d, err := parseDoc(sc.Snapshot)
+	keys, err := keptKeys(sc, cov)
 	if err != nil {
 		closeAll()
 		return nil, err
-	}
-	var keys []string
-	for _, f := range d.Flags {
-		if cov.Kept(f.Key) {
-			keys = append(keys, f.Key)
-		}
 	}
 	var sink *api.Variant
 	return &AllCase{

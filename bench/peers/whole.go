@@ -11,6 +11,7 @@ import (
 	"github.com/vexil-flags/vexil/bench/scenarios"
 	"github.com/vexil-flags/vexil/core"
 	"github.com/vexil-flags/vexil/internal/gen"
+	"github.com/vexil-flags/vexil/sync/flagdoc"
 )
 
 // The whole-snapshot scenarios (evaluate-all over 1,000 flags, load of 1,000 and 10,000) give
@@ -19,92 +20,88 @@ import (
 // a prerequisite on a flag left out; the translation counts what it kept and why it left the
 // rest out (Coverage), and the benchmarks report the count.
 //
-// The translations read the snapshot as JSON (snapDoc). Attribute types come from the
-// generated context schema (gen.Attributes: "groups" is the one list), where a peer's format
-// needs them ahead of the context.
+// The translations read the snapshot into sync/flagdoc's documents (the daemon's types for the
+// same format), clause values decoded to Go values (strings, float64s, bools) as they test and
+// re-encode them. Attribute types come from the generated context schema (gen.Attributes:
+// "groups" is the one list), where a peer's format needs them ahead of the context.
 
-// snapDoc is the snapshot JSON as the translations read it (core/SNAPSHOT.md).
-type snapDoc struct {
-	Flags    []snapFlag    `json:"flags"`
-	Segments []snapSegment `json:"segments"`
+// snapshot is the snapshot JSON as the translations read it (core/SNAPSHOT.md): its flags and
+// segments; the rest of the document is not needed.
+type snapshot struct {
+	Flags    []flagdoc.Flag    `json:"flags"`
+	Segments []flagdoc.Segment `json:"segments"`
 }
 
-type snapFlag struct {
-	Key           string `json:"key"`
-	Enabled       bool   `json:"enabled"`
-	Variations    []any  `json:"variations"`
-	OffVariation  *int   `json:"offVariation"`
-	Prerequisites []struct {
-		Flag       string `json:"flag"`
-		Variations []int  `json:"variations"`
-	} `json:"prerequisites"`
-	Schedule *struct {
-		NotBefore string `json:"notBefore"`
-		NotAfter  string `json:"notAfter"`
-	} `json:"schedule"`
-	Targets []struct {
-		Variation int      `json:"variation"`
-		Values    []string `json:"values"`
-	} `json:"targets"`
-	Rules            []snapRule `json:"rules"`
-	Fallthrough      snapServe  `json:"fallthrough"`
-	PercentageOfTime *int       `json:"percentageOfTime"`
-	Salt             string     `json:"salt"`
-}
-
-type snapServe struct {
-	Variation *int         `json:"variation"`
-	Rollout   *snapRollout `json:"rollout"`
-}
-
-type snapRule struct {
-	ID      string       `json:"id"`
-	Match   string       `json:"match"`
-	Clauses []snapClause `json:"clauses"`
-	snapServe
-}
-
-type snapRollout struct {
-	BucketBy   string `json:"bucketBy"`
-	Salt       string `json:"salt"`
-	Variations []struct {
-		Variation int `json:"variation"`
-		Weight    int `json:"weight"`
-	} `json:"variations"`
-}
-
-type snapClause struct {
-	Attribute string `json:"attribute"`
-	Op        string `json:"op"`
-	Values    []any  `json:"values"`
-	Negate    bool   `json:"negate"`
-}
-
-type snapSegment struct {
-	Key      string     `json:"key"`
-	Included []string   `json:"included"`
-	Excluded []string   `json:"excluded"`
-	Rules    []snapRule `json:"rules"`
-}
-
-func parseDoc(data []byte) (*snapDoc, error) {
-	var d snapDoc
+func readSnapshot(data []byte) (*snapshot, error) {
+	var d snapshot
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
-// bucketBy is the rollout's bucket-by attribute (default the targeting key).
-func (r *snapRollout) bucketBy() string {
+// flag returns the flag with key (nil when none).
+func (d *snapshot) flag(key string) *flagdoc.Flag {
+	for i := range d.Flags {
+		if d.Flags[i].Key == key {
+			return &d.Flags[i]
+		}
+	}
+	return nil
+}
+
+// keptKeys returns the keys of the flags of sc's snapshot that cov kept, in document order (as
+// the report lists flags): what an evaluate-all case asks its peer for.
+func keptKeys(sc *scenarios.Scenario, cov *Coverage) ([]string, error) {
+	d, err := readSnapshot(sc.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, f := range d.Flags {
+		if cov.Kept(f.Key) {
+			keys = append(keys, f.Key)
+		}
+	}
+	return keys, nil
+}
+
+// translateClauses translates clauses in order with clause, which gets each with its values
+// decoded; it stops at the first error.
+func translateClauses[T any](clauses []flagdoc.Clause, clause func(c *flagdoc.Clause, values []any) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(clauses))
+	for i := range clauses {
+		c := &clauses[i]
+		values := make([]any, len(c.Values))
+		for j, raw := range c.Values {
+			if err := json.Unmarshal(raw, &values[j]); err != nil {
+				return nil, fmt.Errorf("clause on %s: values[%d]: %v", c.Attribute, j, err)
+			}
+		}
+		t, err := clause(c, values)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ruleServe is what rule r serves, as a Serve (flagdoc inlines it in the rule).
+func ruleServe(r *flagdoc.Rule) *flagdoc.Serve {
+	return &flagdoc.Serve{Variation: r.Variation, Rollout: r.Rollout}
+}
+
+// bucketBy is rollout r's bucket-by attribute (default the targeting key).
+func bucketBy(r *flagdoc.Rollout) string {
 	if r.BucketBy == "" {
 		return "targetingKey"
 	}
 	return r.BucketBy
 }
 
-// salt is the rollout's salt: its own, else the flag's, else the flag key.
-func (r *snapRollout) salt(f *snapFlag) string {
+// rolloutSalt is rollout r's salt: its own, else flag f's, else f's key.
+func rolloutSalt(r *flagdoc.Rollout, f *flagdoc.Flag) string {
 	switch {
 	case r.Salt != "":
 		return r.Salt
@@ -112,6 +109,25 @@ func (r *snapRollout) salt(f *snapFlag) string {
 		return f.Salt
 	}
 	return f.Key
+}
+
+// keyAs returns the attribute naming of a peer whose context calls the targeting key key
+// ("key", "id", "userId"); every other attribute keeps its name.
+func keyAs(key string) func(name string) string {
+	return func(name string) string {
+		if name == "targetingKey" {
+			return key
+		}
+		return name
+	}
+}
+
+// flipped is a copy of literal lit (a peer's clause as a JSON object) with its boolean
+// negation field flipped, for dnfNot.
+func flipped(lit map[string]any, field string) map[string]any {
+	out := maps.Clone(lit)
+	out[field] = !lit[field].(bool)
+	return out
 }
 
 // isList reports whether the generated context schema gives attribute name a list of strings.
@@ -135,7 +151,7 @@ func newCoverage(total int) *Coverage {
 // admit decides flag f: left out for reason (when not ""), or for a prerequisite left out,
 // else kept. It returns whether f is kept. Prerequisites come before their dependents in a
 // generated snapshot, so deciding flags in document order sees every prerequisite first.
-func (c *Coverage) admit(f *snapFlag, reason string) bool {
+func (c *Coverage) admit(f *flagdoc.Flag, reason string) bool {
 	if reason == "" {
 		for _, p := range f.Prerequisites {
 			if !c.kept[p.Flag] {
@@ -169,7 +185,7 @@ func (c *Coverage) String() string {
 }
 
 // commonLeftOut is what no peer expresses: a random gate on each check.
-func commonLeftOut(f *snapFlag) string {
+func commonLeftOut(f *flagdoc.Flag) string {
 	if f.PercentageOfTime != nil {
 		return "percentage of time (a random gate on each check)"
 	}
@@ -204,7 +220,7 @@ func expected(sc *scenarios.Scenario) (Expected, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := parseDoc(sc.Snapshot)
+	d, err := readSnapshot(sc.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -395,18 +411,23 @@ func dnfNot[T any](a dnf[T], neg func(T) T) dnf[T] {
 	return out
 }
 
-// ruleDNF combines a rule's clauses (each already a dnf) by its match mode.
-func ruleDNF[T any](r *snapRule, clauses []dnf[T]) dnf[T] {
-	if r.Match == "any" {
+// ruleDNF translates a rule's clauses with clause (see translateClauses) and combines them by
+// the rule's match mode.
+func ruleDNF[T any](match string, clauses []flagdoc.Clause, clause func(c *flagdoc.Clause, values []any) (dnf[T], error)) (dnf[T], error) {
+	cs, err := translateClauses(clauses, clause)
+	if err != nil {
+		return nil, err
+	}
+	if match == "any" {
 		out := dnf[T]{}
-		for _, c := range clauses {
+		for _, c := range cs {
 			out = dnfOr(out, c)
 		}
-		return out
+		return out, nil
 	}
 	out := dnfTrue[T]()
-	for _, c := range clauses {
+	for _, c := range cs {
 		out = dnfAnd(out, c)
 	}
-	return out
+	return out, nil
 }
