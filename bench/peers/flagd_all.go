@@ -41,12 +41,6 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 	variant := func(i int) string { return "v" + strconv.Itoa(i) }
 	v := func(name string) obj { return obj{"var": name} }
 	present := func(name string) obj { return obj{"!=": []any{v(name), nil}} }
-	anyOf := func(cs []any) any {
-		if len(cs) == 1 {
-			return cs[0]
-		}
-		return obj{"or": cs}
-	}
 	// eachOf tests values against attribute a, any of them: over a list attribute, any of its
 	// elements.
 	eachOf := func(a string, values []any, test func(x any, val any) any) any {
@@ -58,7 +52,7 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		for _, val := range values {
 			cs = append(cs, test(x, val))
 		}
-		t := anyOf(cs)
+		t := anyOf("or", cs)
 		if isList(a) {
 			return obj{"some": []any{v(a), t}}
 		}
@@ -101,7 +95,7 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			for _, s := range values {
 				cs = append(cs, obj{"$ref": s})
 			}
-			out = anyOf(cs)
+			out = anyOf("or", cs)
 			if c.Op == "notInSegment" {
 				return obj{"!": out}, nil // the targeting key is never missing
 			}
@@ -124,7 +118,7 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		case match == "any" && len(cs) == 0:
 			return false, nil
 		case match == "any":
-			return anyOf(cs), nil
+			return anyOf("or", cs), nil
 		case len(cs) == 0:
 			return true, nil
 		}
@@ -142,7 +136,7 @@ func flagdTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			rules = append(rules, r)
 		}
 		if len(rules) > 0 {
-			rest := anyOf(rules)
+			rest := anyOf("or", rules)
 			if len(s.Excluded) > 0 {
 				rest = obj{"and": []any{obj{"!": obj{"in": []any{v("targetingKey"), s.Excluded}}}, rest}}
 			}

@@ -41,16 +41,10 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 	cov := newCoverage(len(d.Flags))
 	attr := keyAs("id")
 	exists := func(a string) obj { return obj{a: obj{"$exists": true}} }
-	anyOf := func(cs []any) obj {
-		if len(cs) == 1 {
-			return cs[0].(obj)
-		}
-		return obj{"$or": cs}
-	}
-	segCond := map[string]obj{}
+	segCond := map[string]any{}
 	clause := func(c *flagdoc.Clause, values []any) (any, error) {
 		a := attr(c.Attribute)
-		regex := func(prefix, suffix string) obj {
+		regex := func(prefix, suffix string) any {
 			var cs []any
 			for _, v := range values {
 				re := prefix + regexp.QuoteMeta(fmt.Sprint(v)) + suffix
@@ -63,16 +57,16 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 					cs = append(cs, obj{a: obj{"$regex": re}})
 				}
 			}
-			return anyOf(cs)
+			return anyOf("$or", cs)
 		}
-		compare := func(op string) obj {
+		compare := func(op string) any {
 			var cs []any
 			for _, v := range values {
 				cs = append(cs, obj{"$and": []any{exists(a), obj{a: obj{op: v}}}})
 			}
-			return anyOf(cs)
+			return anyOf("$or", cs)
 		}
-		var out obj
+		var out any
 		negate := c.Negate
 		switch c.Op {
 		case "equals", "in":
@@ -94,7 +88,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			for _, v := range values {
 				cs = append(cs, segCond[v.(string)])
 			}
-			out = anyOf(cs)
+			out = anyOf("$or", cs)
 			if c.Op == "notInSegment" {
 				return obj{"$not": out}, nil // the targeting key is never missing
 			}
@@ -106,7 +100,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		return out, nil
 	}
-	rule := func(match string, clauses []flagdoc.Clause) (obj, error) {
+	rule := func(match string, clauses []flagdoc.Clause) (any, error) {
 		cs, err := translateClauses(clauses, clause)
 		if err != nil {
 			return nil, err
@@ -115,7 +109,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			if len(cs) == 0 {
 				return obj{"$or": []any{}}, nil
 			}
-			return anyOf(cs), nil
+			return anyOf("$or", cs), nil
 		}
 		if len(cs) == 0 {
 			return obj{}, nil
@@ -136,7 +130,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 		}
 		in := obj{"id": obj{"$inGroup": s.Key + "/included"}}
 		if len(rules) > 0 {
-			in = obj{"$or": []any{in, obj{"$and": []any{obj{"id": obj{"$notInGroup": s.Key + "/excluded"}}, anyOf(rules)}}}}
+			in = obj{"$or": []any{in, obj{"$and": []any{obj{"id": obj{"$notInGroup": s.Key + "/excluded"}}, anyOf("$or", rules)}}}}
 		}
 		segCond[s.Key] = in
 	}
@@ -147,7 +141,7 @@ func growthBookTranslate(sc *scenarios.Scenario) ([]byte, *Coverage, error) {
 			reason = "schedule (no time window in GrowthBook's feature rules)"
 		}
 		off := f.Variations[*f.OffVariation]
-		serve := func(s *flagdoc.Serve, cond obj) obj {
+		serve := func(s *flagdoc.Serve, cond any) obj {
 			if s.Rollout == nil {
 				return obj{"condition": cond, "force": f.Variations[*s.Variation]}
 			}

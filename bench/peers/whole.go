@@ -122,6 +122,15 @@ func keyAs(key string) func(name string) string {
 	}
 }
 
+// anyOf is the disjunction of conditions cs in a peer's JSON logic, under its operator or
+// ("or", "$or"): the one condition itself when there is just one.
+func anyOf(or string, cs []any) any {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	return map[string]any{or: cs}
+}
+
 // flipped is a copy of literal lit (a peer's clause as a JSON object) with its boolean
 // negation field flipped, for dnfNot.
 func flipped(lit map[string]any, field string) map[string]any {
