@@ -195,7 +195,9 @@ func launchDarklyAll(sc *scenarios.Scenario) (*AllCase, error) {
 	}
 	var flags []*ldmodel.FeatureFlag
 	for _, k := range keys {
-		flags = append(flags, data.flags[k])
+		if lf := data.flags[k]; lf != nil { // one that did not load is a missing answer to CheckAll
+			flags = append(flags, lf)
+		}
 	}
 	var sink ld.Result
 	return &AllCase{
