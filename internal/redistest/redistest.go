@@ -24,6 +24,9 @@ type Server struct {
 	t       testing.TB
 	cmd     *exec.Cmd
 	cluster bool
+	extra   []string // more arguments (a replica's --replicaof)
+	// sentinelConf is the config file of a sentinel (run with --sentinel, which rewrites it).
+	sentinelConf string
 }
 
 // URL is the redis:// URL of the server.
@@ -56,9 +59,14 @@ func (s *Server) start() {
 	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
 		"--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log")}
+	if s.sentinelConf != "" {
+		args = []string{s.sentinelConf, "--sentinel", "--port", port, "--bind", "127.0.0.1", "--dir", s.Dir,
+			"--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log")}
+	}
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.Dir, "nodes.conf"))
 	}
+	args = append(args, s.extra...)
 	s.cmd = exec.Command("redis-server", args...)
 	s.cmd.SysProcAttr = procAttr()
 	if err := s.cmd.Start(); err != nil {
@@ -151,6 +159,111 @@ func StartCluster(t testing.TB) *Server {
 // ClusterURL is the redis-cluster:// URL of a server started by StartCluster.
 func (s *Server) ClusterURL() string { return "redis-cluster://" + s.Addr }
 
+// Sentinel is a Sentinel deployment: a master, one replica of it, and one sentinel that
+// watches them as MasterName and promotes the replica when the master is down for a second.
+type Sentinel struct {
+	Master, Replica *Server
+	Sentinel        *Server
+}
+
+// MasterName is the name the sentinel monitors the master under.
+const MasterName = "vexil"
+
+// StartSentinel starts a master, its replica and a sentinel, and stops them when the test ends.
+func StartSentinel(t testing.TB) *Sentinel {
+	t.Helper()
+	d := &Sentinel{Master: Start(t)}
+	_, mport, _ := net.SplitHostPort(d.Master.Addr)
+	d.Replica = &Server{Dir: t.TempDir(), t: t, Addr: freeAddr(t), extra: []string{"--replicaof", "127.0.0.1", mport}}
+	d.Replica.start()
+	t.Cleanup(d.Replica.Stop)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(conf, []byte("sentinel monitor "+MasterName+" 127.0.0.1 "+mport+" 1\n"+
+		"sentinel down-after-milliseconds "+MasterName+" 1000\n"+
+		"sentinel failover-timeout "+MasterName+" 10000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Sentinel = &Server{Dir: dir, t: t, Addr: freeAddr(t), sentinelConf: conf}
+	d.Sentinel.start()
+	t.Cleanup(d.Sentinel.Stop)
+	// The sentinel learns of the replica from the master (INFO, every ten seconds at first);
+	// a failover before then would find no replica to promote.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasPrefix(command(t, d.Master.Addr, "WAIT", "1", "100"), ":1") ||
+		!strings.HasPrefix(command(t, d.Sentinel.Addr, "SENTINEL", "REPLICAS", MasterName), "*1") {
+		if time.Now().After(deadline) {
+			t.Fatal("the sentinel did not see the replica within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return d
+}
+
+// URL is the redis-sentinel:// URL of the deployment.
+func (d *Sentinel) URL() string {
+	return "redis-sentinel://" + d.Sentinel.Addr + "?master_name=" + MasterName
+}
+
+// MasterAddr returns the address the sentinel currently names as the master.
+func (d *Sentinel) MasterAddr() string {
+	d.Sentinel.t.Helper()
+	line := commandLines(d.Sentinel.t, d.Sentinel.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MasterName)
+	if len(line) != 2 {
+		return ""
+	}
+	return net.JoinHostPort(line[0], line[1])
+}
+
+// Synced waits until the replica has every write the master acknowledged (WAIT), so that a
+// failover loses nothing: Redis replicates asynchronously.
+func (d *Sentinel) Synced() {
+	d.Master.t.Helper()
+	if reply := command(d.Master.t, d.Master.Addr, "WAIT", "1", "5000"); !strings.HasPrefix(reply, ":1") {
+		d.Master.t.Fatalf("WAIT 1: %q", reply)
+	}
+}
+
+// commandLines returns an array reply of bulk strings.
+func commandLines(t testing.TB, addr string, args ...string) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	writeCommand(c, args)
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "*") {
+		return nil
+	}
+	var n int
+	fmt.Sscanf(line[1:], "%d", &n)
+	out := make([]string, 0, max(n, 0))
+	for range n {
+		if line, err = r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "$") {
+			return nil
+		}
+		var size int
+		fmt.Sscanf(line[1:], "%d", &size)
+		buf := make([]byte, size+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil
+		}
+		out = append(out, string(buf[:size]))
+	}
+	return out
+}
+
+func writeCommand(w io.Writer, args []string) {
+	fmt.Fprintf(w, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
+	}
+}
+
 // command sends one command in RESP and returns the reply's first line, or the bulk string.
 func command(t testing.TB, addr string, args ...string) string {
 	t.Helper()
@@ -160,10 +273,7 @@ func command(t testing.TB, addr string, args ...string) string {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
-	}
+	writeCommand(c, args)
 	r := bufio.NewReader(c)
 	line, err := r.ReadString('\n')
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vexil-flags/vexil/internal/redistest"
 	"github.com/vexil-flags/vexil/sync/flagdoc"
@@ -175,5 +176,59 @@ func TestCluster(t *testing.T) {
 	}
 	if err := s.DeleteEnvironment(ctx, "staging"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The store works through Sentinel (a redis-sentinel:// URL) and follows a failover: with
+// the master killed, the sentinel promotes the replica, and the same Store writes to it and
+// reads everything written before (the test waits for replication first: Redis replicates
+// asynchronously, so a failover can lose the last acknowledged writes otherwise).
+func TestSentinelFailover(t *testing.T) {
+	d := redistest.StartSentinel(t)
+	s, err := store.Open(d.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	put := func(key string) error {
+		_, err := s.Apply(ctx, store.Change{Env: "production", Action: "t", Mutate: func(st *store.State) error {
+			st.Put(store.Flags, key, flag(key))
+			return nil
+		}})
+		return err
+	}
+	if _, _, err := s.CreateEnvironment(ctx, "production", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := put(fmt.Sprintf("before-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Synced()
+	d.Master.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for d.MasterAddr() != d.Replica.Addr {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failover within 30s: the sentinel names %q", d.MasterAddr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The client finds the new master through the sentinel; the first commands after the
+	// switch may still fail on a stale connection.
+	for err := put("after"); err != nil; err = put("after") {
+		if time.Now().After(deadline) {
+			t.Fatalf("write after failover: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e, err := s.Environment(ctx, "production")
+	if err != nil || e.Flags != 4 || e.Version != 4 {
+		t.Fatalf("after failover: %+v %v (want 4 flags at version 4)", e, err)
+	}
+	entries, err := s.Changes(ctx, "production", store.Query{})
+	if err != nil || len(entries) != 4 {
+		t.Fatalf("change log after failover: %d entries, %v", len(entries), err)
 	}
 }
