@@ -51,7 +51,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown environment", "POST", "/api/v1/environments/nope/flags", good + `}`, nil, 404, ""},
 		{"bad environment name", "POST", "/api/v1/environments", `{"key":"{x}"}`, nil, 400, "key"},
 		{"unknown verb", "POST", flags + "/checkout/frobnicate", ``, nil, 404, "verb"},
-		{"unknown method", "PATCH", flags + "/checkout", `{}`, nil, 404, ""},
+		{"unknown method", "PATCH", flags + "/checkout", `{}`, nil, 405, ""},
 		{"unknown endpoint", "GET", "/api/v1/flags", ``, nil, 404, ""},
 		{"verb field of another verb", "POST", flags + "/checkout/enable", `{"percent":5}`, nil, 400, "percent"},
 		{"bad token", "POST", flags + "/checkout/disable", ``, map[string]string{"Authorization": "Bearer wrong-token-0123456789"}, 401, ""},
