@@ -31,6 +31,9 @@ type Config struct {
 	AdminTokens string        // see auth.ParseTokens
 	MaxBody     int64         // request body bound in bytes; admin.DefaultMaxBody when 0
 	Drain       time.Duration // how long shutdown waits for requests in flight; 10s when 0
+	// KeepChanges bounds each environment's change log to its newest entries; 0 keeps all
+	// (store.Store.KeepChanges).
+	KeepChanges int64
 	Log         *slog.Logger
 }
 
@@ -61,6 +64,7 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.KeepChanges(cfg.KeepChanges)
 	d := &Daemon{cfg: cfg, store: st}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -42,15 +42,16 @@ const maxAttempts = 50
 // and delete documents, increment the version, append the change-log entry.
 //
 // KEYS: meta, version, changes, then the collection hashes.
-// ARGV: expected version, number of edits, per edit (collection index, key, 'set'|'del',
-// document), then the change-log fields as name/value pairs.
+// ARGV: expected version, number of edits, the change log's bound (0: none), per edit
+// (collection index, key, 'set'|'del', document), then the change-log fields as name/value
+// pairs.
 // Returns {1, version, entry id}, {0, current version} on a stale version, {-1} without meta.
 var apply = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cur ~= tonumber(ARGV[1]) then return {0, cur} end
 local n = tonumber(ARGV[2])
-local i = 3
+local i = 4
 for _ = 1, n do
   local key = KEYS[4 + tonumber(ARGV[i])]
   if ARGV[i + 2] == 'set' then
@@ -63,7 +64,12 @@ end
 local v = redis.call('INCR', KEYS[2])
 local fields = {'version', tostring(v)}
 for j = i, #ARGV do fields[#fields + 1] = ARGV[j] end
-local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
+local id
+if ARGV[3] == '0' then
+  id = redis.call('XADD', KEYS[3], '*', unpack(fields))
+else
+  id = redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[3], '*', unpack(fields))
+end
 return {1, v, id}`)
 
 // Apply runs a change: read, mutate, validate, write — atomically, or not at all. A change
@@ -119,8 +125,8 @@ func touchesSnapshot(edits []edit) bool {
 
 func (s *Store) write(ctx context.Context, c Change, st *State, edits []edit) (Result, error) {
 	k := keysOf(c.Env)
-	args := make([]any, 0, 2+4*len(edits)+12)
-	args = append(args, st.Version, len(edits))
+	args := make([]any, 0, 3+4*len(edits)+12)
+	args = append(args, st.Version, len(edits), s.keep)
 	before, after := map[string]map[string]json.RawMessage{}, map[string]map[string]json.RawMessage{}
 	for _, e := range edits {
 		op, doc := "set", e.after

@@ -31,7 +31,15 @@ var (
 // Store is the Redis store. It is safe for concurrent use.
 type Store struct {
 	rdb redis.UniversalClient
+	// keep bounds each environment's change log to its newest entries; 0 keeps them all.
+	keep int64
 }
+
+// KeepChanges bounds each environment's change log to its n newest entries (0, the default,
+// keeps every entry): each change trims its log as it appends. The audit then reaches back n
+// changes, and a follower resuming from a trimmed entry reads its environment whole (as it
+// does after any gap), so nothing a host needs is lost. Call it before the store is used.
+func (s *Store) KeepChanges(n int64) { s.keep = max(n, 0) }
 
 // New wraps a connected client.
 func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }

@@ -232,3 +232,40 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("change log after failover: %d entries, %v", len(entries), err)
 	}
 }
+
+// KeepChanges bounds the change log: each change trims it to the newest n entries, so the
+// log holds exactly the last n changes, in order, while versions keep counting.
+func TestKeepChanges(t *testing.T) {
+	r := redistest.Start(t)
+	s, err := store.Open(r.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.KeepChanges(5)
+	ctx := context.Background()
+	if _, _, err := s.CreateEnvironment(ctx, "production", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		key := fmt.Sprintf("f%d", i)
+		if _, err := s.Apply(ctx, store.Change{Env: "production", Action: "t", Mutate: func(st *store.State) error {
+			st.Put(store.Flags, key, flag(key))
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := s.Changes(ctx, "production", store.Query{})
+	if err != nil || len(entries) != 5 {
+		t.Fatalf("%d entries, %v; want the newest 5", len(entries), err)
+	}
+	for i, e := range entries {
+		if e.Version != uint64(8+i) {
+			t.Fatalf("entry %d has version %d, want %d", i, e.Version, 8+i)
+		}
+	}
+	if e, err := s.Environment(ctx, "production"); err != nil || e.Version != 12 || e.Flags != 12 {
+		t.Fatalf("environment %+v %v", e, err)
+	}
+}

@@ -31,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tokens := fs.String("admin-token", os.Getenv("VEXIL_ADMIN_TOKEN"), "admin `TOKENS`: SECRET, or NAME=SECRET,NAME=SECRET (env VEXIL_ADMIN_TOKEN)")
 	maxBody := fs.Int64("max-body", admin.DefaultMaxBody, "largest request body in `BYTES`")
 	drain := fs.Duration("drain", 10*time.Second, "how long shutdown waits for requests in flight")
+	keep := fs.Int64("keep-changes", 0, "keep each environment's `N` newest change-log entries; 0 keeps all (the audit reaches back N changes)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: vexil serve [flags]\n\nRuns the sync daemon until SIGTERM or Ctrl-C.\n\nflags:")
 		fs.PrintDefaults()
@@ -43,7 +44,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	d, err := daemon.New(daemon.Config{RedisURL: *redisURL, Listen: *listen, AdminTokens: *tokens, MaxBody: *maxBody, Drain: *drain, Log: log})
+	d, err := daemon.New(daemon.Config{RedisURL: *redisURL, Listen: *listen, AdminTokens: *tokens, MaxBody: *maxBody, Drain: *drain, KeepChanges: *keep, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "vexil serve: %v\n", err)
 		return exitUsage
