@@ -224,69 +224,71 @@ func (d *Sentinel) Synced() {
 	}
 }
 
-// commandLines returns an array reply of bulk strings.
+// commandLines sends one command and returns its reply's elements when it is an array of
+// bulk strings (nil otherwise).
 func commandLines(t testing.TB, addr string, args ...string) []string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	writeCommand(c, args)
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "*") {
-		return nil
-	}
-	var n int
-	fmt.Sscanf(line[1:], "%d", &n)
-	out := make([]string, 0, max(n, 0))
-	for range n {
-		if line, err = r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "$") {
-			return nil
-		}
-		var size int
-		fmt.Sscanf(line[1:], "%d", &size)
-		buf := make([]byte, size+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil
-		}
-		out = append(out, string(buf[:size]))
-	}
-	return out
-}
-
-func writeCommand(w io.Writer, args []string) {
-	fmt.Fprintf(w, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
-	}
+	_, items := roundTrip(t, addr, args)
+	return items
 }
 
 // command sends one command in RESP and returns the reply's first line, or the bulk string.
 func command(t testing.TB, addr string, args ...string) string {
 	t.Helper()
+	line, _ := roundTrip(t, addr, args)
+	return line
+}
+
+// roundTrip sends one command and reads its reply: the first line (a bulk string's content
+// instead of its header), and the elements of an array of bulk strings.
+func roundTrip(t testing.TB, addr string, args []string) (string, []string) {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	writeCommand(c, args)
+	fmt.Fprintf(c, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
+	}
 	r := bufio.NewReader(c)
 	line, err := r.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(line, "$") {
-		return line
+	bulk := func(header string) (string, bool) {
+		var n int
+		if _, err := fmt.Sscanf(header, "$%d", &n); err != nil || n < 0 {
+			return "", false
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n]), true
 	}
-	var n int
-	fmt.Sscanf(line[1:], "%d", &n)
-	buf := make([]byte, n+2)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		t.Fatal(err)
+	switch {
+	case strings.HasPrefix(line, "$"):
+		s, _ := bulk(line)
+		return s, nil
+	case strings.HasPrefix(line, "*"):
+		var n int
+		fmt.Sscanf(line, "*%d", &n)
+		var items []string
+		for range n {
+			header, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, ok := bulk(header)
+			if !ok {
+				return line, nil // nested arrays: only the first line is read
+			}
+			items = append(items, s)
+		}
+		return line, items
 	}
-	return string(buf[:n])
+	return line, nil
 }
