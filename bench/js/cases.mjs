@@ -5,27 +5,11 @@
 // Lifecycle (compile, instantiate, memory) is lifecycle.mjs's.
 
 import { wasi, checkImports } from './wasi.mjs';
+import { measure } from '../../hosts/js/bench/measure.mjs';
 
 const REASONS = ['STATIC', 'TARGETING_MATCH', 'SPLIT', 'DISABLED', 'DEFAULT', 'PREREQUISITE_FAILED', 'ERROR'];
 const now = () => performance.now();
 
-/** Runs f(n) with n doubled until one call takes ≥ minMs; then `count` timed calls of that n. */
-function measure(f, count, minMs) {
-  let n = 64;
-  for (;;) {
-    const t0 = now();
-    f(n);
-    if (now() - t0 >= minMs || n >= 1 << 28) break;
-    n *= 2;
-  }
-  const out = [];
-  for (let r = 0; r < count; r++) {
-    const t0 = now();
-    f(n);
-    out.push({ n, ns: ((now() - t0) * 1e6) / n });
-  }
-  return out;
-}
 
 /**
  * Instantiates module for the engine: with the WASI shim when the module imports anything

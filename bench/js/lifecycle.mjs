@@ -138,6 +138,8 @@ async function chromiumRuns() {
     if (path === '/life.json') return send('application/json', scenariosText);
     if (/^\/[a-z]+\.mjs$/.test(path)) return send('text/javascript', readFileSync(repo + 'bench/js' + path));
     if (/^\/src\/[a-z]+\.js$/.test(path)) return send('text/javascript', readFileSync(repo + 'hosts/js' + path));
+    // cases.mjs (through life.mjs) imports ../../hosts/js/bench/measure.mjs: from /, this path.
+    if (path === '/hosts/js/bench/measure.mjs') return send('text/javascript', readFileSync(repo + path.slice(1)));
     res.writeHead(404).end();
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));

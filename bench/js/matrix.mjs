@@ -37,6 +37,8 @@ if (!values['no-browser']) {
     '/': ['text/html', '<!doctype html><title>vexil bench</title>'],
     '/cases.mjs': ['text/javascript', readFileSync(repo + 'bench/js/cases.mjs')],
     '/wasi.mjs': ['text/javascript', readFileSync(repo + 'bench/js/wasi.mjs')],
+    // cases.mjs imports ../../hosts/js/bench/measure.mjs, which resolves here from /cases.mjs.
+    '/hosts/js/bench/measure.mjs': ['text/javascript', readFileSync(repo + 'hosts/js/bench/measure.mjs')],
     '/scenarios.json': ['application/json', matrixText],
     '/vexil.wasm': ['application/wasm', wasm],
   };

@@ -1,25 +1,12 @@
 // The benchmark bodies, run alike in Node and in Chromium (bench.mjs loads this module in a
 // page through the demo server). Each returns ns per operation for `rounds` timed runs.
 
+import { measure as measureRuns } from './measure.mjs';
+
 const now = () => performance.now();
 
-/** Runs f(n) with n doubled until one run takes ≥ minMs, then `rounds` runs of that n. */
-function measure(f, rounds, minMs) {
-  let n = 1000;
-  for (;;) {
-    const t0 = now();
-    f(n);
-    if (now() - t0 >= minMs || n >= 1 << 28) break;
-    n *= 2;
-  }
-  const out = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = now();
-    f(n);
-    out.push(((now() - t0) * 1e6) / n);
-  }
-  return out;
-}
+/** ns per operation of `rounds` timed runs of f (measure.mjs). */
+const measure = (f, rounds, minMs) => measureRuns(f, rounds, minMs).map((r) => r.ns);
 
 /**
  * @param {Function} createClient the package's createClient
